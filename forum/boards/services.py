@@ -1,0 +1,333 @@
+"""Boards, threads and posts: every rule and counter lives here, never in views.
+
+Counters are denormalized (board thread/post counts and latest thread, thread reply count
+and last post, user post count) so that list pages never count rows; every function that
+creates, deletes or moves content keeps them right.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from markupsafe import Markup
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from forum.auth.models import User
+from forum.boards import permissions
+from forum.boards.models import BOARD_KINDS, Board, Post, Thread
+from forum.db import utcnow
+from forum.errors import Conflict, Forbidden, Invalid, NotFound
+from forum.extensions import db
+from forum.markup import render_markdown
+
+MAX_TITLE_LENGTH = 150
+MIN_TITLE_LENGTH = 5
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """ASCII words joined by dashes; used in URLs, never as an identifier."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "thread"
+
+
+# -- boards ------------------------------------------------------------------------------------
+
+
+def list_boards() -> list[Board]:
+    """All boards in display order, with their latest thread and its last poster."""
+    return list(
+        db.session.scalars(
+            select(Board)
+            .options(joinedload(Board.last_thread).joinedload(Thread.last_poster))
+            .order_by(Board.position, Board.id)
+        ).unique()
+    )
+
+
+def get_board(slug: str) -> Board:
+    board = db.session.scalar(select(Board).where(Board.slug == slug))
+    if board is None:
+        raise NotFound(f"There is no board at /b/{slug}.")
+    return board
+
+
+def _check_board_fields(name: str, slug: str, description: str, kind: str) -> None:
+    if not name.strip() or len(name) > 80:
+        raise Invalid("A board needs a name of at most 80 characters.", "name")
+    if not SLUG_PATTERN.match(slug) or len(slug) > 60:
+        raise Invalid("Use lowercase letters, digits and single dashes (at most 60).", "slug")
+    if len(description) > 1000:
+        raise Invalid("Use at most 1,000 characters.", "description")
+    if kind not in BOARD_KINDS:
+        raise Invalid(f"Choose one of: {', '.join(BOARD_KINDS)}.", "kind")
+
+
+def create_board(
+    name: str, *, slug: str | None = None, description: str = "", kind: str = "questions",
+    position: int | None = None, actor: User | None = None,
+) -> Board:  # fmt: skip
+    """Create a board; `actor` None means the command line (an operator)."""
+    if actor is not None and not permissions.can_manage_boards(actor):
+        raise Forbidden("Only administrators can create boards.")
+    slug = slug or slugify(name, 60)
+    _check_board_fields(name, slug, description, kind)
+    if db.session.scalar(select(Board.id).where(Board.slug == slug)) is not None:
+        raise Conflict(f"A board at /b/{slug} exists already.", "slug")
+    if position is None:
+        position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
+    board = Board(name=name.strip(), slug=slug, description=description.strip(), kind=kind, position=position)
+    db.session.add(board)
+    db.session.flush()
+    return board
+
+
+def update_board(
+    board: Board, *, name: str, slug: str, description: str, kind: str, actor: User | None = None
+) -> None:
+    if actor is not None and not permissions.can_manage_boards(actor):
+        raise Forbidden("Only administrators can change boards.")
+    _check_board_fields(name, slug, description, kind)
+    if slug != board.slug and db.session.scalar(select(Board.id).where(Board.slug == slug)) is not None:
+        raise Conflict(f"A board at /b/{slug} exists already.", "slug")
+    board.name, board.slug, board.description, board.kind = name.strip(), slug, description.strip(), kind
+
+
+def move_board(board: Board, offset: int, *, actor: User | None = None) -> None:
+    """Swap a board with its neighbour above (-1) or below (+1) in the display order."""
+    if actor is not None and not permissions.can_manage_boards(actor):
+        raise Forbidden("Only administrators can reorder boards.")
+    boards = list(db.session.scalars(select(Board).order_by(Board.position, Board.id)))
+    index = boards.index(board)
+    other = index + offset
+    if not 0 <= other < len(boards):
+        return
+    boards[index], boards[other] = boards[other], boards[index]
+    for position, item in enumerate(boards, start=1):
+        item.position = position
+
+
+# -- threads and posts -------------------------------------------------------------------------
+
+
+def check_title(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) < MIN_TITLE_LENGTH:
+        raise Invalid(f"A title needs at least {MIN_TITLE_LENGTH} characters.", "title")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise Invalid(f"Use at most {MAX_TITLE_LENGTH} characters (this has {len(title)}).", "title")
+    return title
+
+
+def check_body(body: str) -> str:
+    if not body.strip():
+        raise Invalid("Write something first.", "body")
+    return body
+
+
+def preview(body: str) -> str:
+    """The HTML a body would be stored as; raises Invalid like saving would."""
+    return render_markdown(check_body(body))
+
+
+def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
+    """Open a thread with its first post; the caller commits."""
+    if not permissions.can_start_thread(actor, board):
+        if board.archived_at is not None:
+            raise Forbidden("This board is archived: it takes no new threads.")
+        raise Forbidden("You cannot start threads in this board.")
+    title = check_title(title)
+    html = render_markdown(check_body(body))
+    now = utcnow()
+    thread = Thread(
+        board=board, author=actor, title=title, slug=slugify(title), created_at=now,
+        last_post_at=now, last_poster_id=actor.id, post_count=1, reply_count=0,
+    )  # fmt: skip
+    db.session.add(thread)
+    post = Post(
+        thread=thread, author=actor, position=1, body_source=body, body_html=html, created_at=now
+    )
+    db.session.add(post)
+    db.session.flush()
+    thread.last_post_id = post.id
+    board.thread_count += 1
+    board.post_count += 1
+    board.last_thread_id = thread.id
+    actor.thread_count += 1
+    actor.post_count += 1
+    return thread
+
+
+def reply(thread: Thread, body: str, *, actor: User) -> Post:
+    """Add a reply at the end of the thread; the caller commits."""
+    if not permissions.can_reply(actor, thread):
+        if thread.is_locked:
+            reason = f" Reason: {thread.lock_reason}" if thread.lock_reason else ""
+            raise Conflict(f"This thread is locked: it takes no new replies.{reason}")
+        if thread.board.archived_at is not None:
+            raise Forbidden("This board is archived: it takes no new replies.")
+        raise Forbidden("You cannot reply to this thread.")
+    html = render_markdown(check_body(body))
+    now = utcnow()
+    # Take the next position atomically, so two concurrent replies cannot collide.
+    db.session.execute(
+        update(Thread).where(Thread.id == thread.id).values(post_count=Thread.post_count + 1)
+    )
+    db.session.refresh(thread, ["post_count"])
+    post = Post(
+        thread=thread, author=actor, position=thread.post_count, body_source=body,
+        body_html=html, created_at=now,
+    )  # fmt: skip
+    db.session.add(post)
+    db.session.flush()
+    thread.reply_count += 1
+    thread.last_post_at = now
+    thread.last_post_id = post.id
+    thread.last_poster_id = actor.id
+    board = thread.board
+    board.post_count += 1
+    board.last_thread_id = thread.id
+    actor.post_count += 1
+    return post
+
+
+def edit_post(post: Post, body: str, *, actor: User, title: str | None = None) -> None:
+    """Replace a post's text (and the thread title, for an opening post)."""
+    if not permissions.can_edit_post(actor, post):
+        raise Forbidden("You cannot edit this post.")
+    html = render_markdown(check_body(body))
+    if title is not None and post.is_opening:
+        title = check_title(title)
+        post.thread.title = title
+        post.thread.slug = slugify(title)
+    post.body_source = body
+    post.body_html = html
+    post.edited_at = utcnow()
+    post.edited_by_id = actor.id
+
+
+def delete_post(post: Post, *, actor: User) -> None:
+    """Soft-delete: the row stays (so positions and links hold), its text is no longer shown."""
+    if not permissions.can_delete_post(actor, post):
+        raise Forbidden("You cannot delete this post.")
+    post.deleted_at = utcnow()
+    post.deleted_by_id = actor.id
+    _post_left_view(post)
+
+
+def _post_left_view(post: Post) -> None:
+    """Counters after a post stops being visible (deleted or hidden)."""
+    thread = post.thread
+    board = thread.board
+    board.post_count = max(0, board.post_count - 1)
+    post.author.post_count = max(0, post.author.post_count - 1)
+    if not post.is_opening:
+        thread.reply_count = max(0, thread.reply_count - 1)
+    if thread.last_post_id == post.id:
+        refresh_thread_last_post(thread)
+        refresh_board_last_thread(board)
+
+
+def refresh_thread_last_post(thread: Thread) -> None:
+    """Point the thread's "last post" at its latest visible post."""
+    db.session.flush()
+    last = db.session.scalar(
+        select(Post)
+        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+        .order_by(Post.position.desc())
+        .limit(1)
+    )
+    if last is None:
+        thread.last_post_id, thread.last_poster_id, thread.last_post_at = None, None, thread.created_at
+    else:
+        thread.last_post_id, thread.last_poster_id, thread.last_post_at = last.id, last.author_id, last.created_at
+
+
+def refresh_board_last_thread(board: Board) -> None:
+    db.session.flush()
+    board.last_thread_id = db.session.scalar(
+        select(Thread.id)
+        .where(Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        .order_by(Thread.last_post_at.desc(), Thread.id.desc())
+        .limit(1)
+    )
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def get_thread(thread_id: int, *, viewer: object) -> Thread:
+    thread = db.session.scalar(
+        select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id)
+    )
+    if thread is None or not permissions.can_see_thread(viewer, thread):
+        raise NotFound("There is no such thread; it may have been removed.")
+    return thread
+
+
+def get_post(post_id: int, *, viewer: object) -> Post:
+    post = db.session.scalar(
+        select(Post).options(joinedload(Post.thread).joinedload(Thread.board)).where(Post.id == post_id)
+    )
+    if post is None or not permissions.can_see_thread(viewer, post.thread):
+        raise NotFound("There is no such post; it may have been removed.")
+    return post
+
+
+def board_threads(board: Board, page: int, per_page: int) -> list[Thread]:
+    """One page of a board: pinned first, then by latest activity."""
+    return list(
+        db.session.scalars(
+            select(Thread)
+            .options(joinedload(Thread.author), joinedload(Thread.last_poster))
+            .where(Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+            .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+
+
+def thread_posts(thread: Thread, page: int, per_page: int) -> list[Post]:
+    """One page of a thread by position, with authors, in one query."""
+    first = (page - 1) * per_page + 1
+    return list(
+        db.session.scalars(
+            select(Post)
+            .options(joinedload(Post.author))
+            .where(Post.thread_id == thread.id, Post.position >= first, Post.position < first + per_page)
+            .order_by(Post.position)
+        )
+    )
+
+
+def count_posts() -> int:
+    return db.session.scalar(select(func.count()).select_from(Post)) or 0
+
+
+def rerender_posts(batch_size: int = 500) -> Iterator[int]:
+    """Render every stored body again (after the Markdown rules change), a batch at a time.
+
+    Yields how many posts each committed batch held, for a progress bar. A body that the
+    current rules refuse is kept, shown as escaped plain text.
+    """
+    last_id = 0
+    while True:
+        posts = db.session.scalars(
+            select(Post).where(Post.id > last_id).order_by(Post.id).limit(batch_size)
+        ).all()
+        if not posts:
+            return
+        for post in posts:
+            try:
+                post.body_html = render_markdown(post.body_source)
+            except Invalid:
+                post.body_html = str(Markup("<p>{}</p>").format(post.body_source))
+        last_id = posts[-1].id
+        db.session.commit()
+        yield len(posts)

@@ -1,0 +1,125 @@
+"""Configuration: defaults, then instance/config.py, then FORUM_* environment variables.
+
+Defaults just work for one person on one machine: SQLite and the search index in the
+instance folder, mail written to files there, and a secret key generated once (mode 600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start with this configuration."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",  # "production" turns on the start-up checks below
+    "SITE_NAME": "Roundabout",
+    "SITE_TAGLINE": "Customers helping customers",
+    "BASE_URL": "http://127.0.0.1:5000",
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/forum.db
+    "SECRET_KEY": None,  # default: generated once into <instance>/secret_key
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_COST": 65536,
+    "ARGON2_PARALLELISM": 4,
+    "SESSION_IDLE_TIMEOUT": timedelta(days=2),
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+    "MAIL_SERVER": "",  # empty: mail is written to <instance>/mail and logged
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_SENDER": "Roundabout <forum@localhost>",
+    "MAIL_TIMEOUT": 10,
+    "MAIL_SEND_AFTER_REQUEST": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "WORKERS": 1,  # how many processes serve the app (the memory:// limiter needs exactly 1)
+    "COMPANY_NAME": "the company",
+    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
+}
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("FORUM")
+    if test_config:
+        app.config.from_mapping(test_config)
+    for key in ("SESSION_IDLE_TIMEOUT", "REMEMBER_COOKIE_DURATION"):
+        value = app.config[key]
+        if isinstance(value, int | float):
+            app.config[key] = timedelta(seconds=value)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or f"sqlite:///{instance / 'forum.db'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(instance / "secret_key")
+    if not app.config["SEARCH_INDEX_DIR"]:
+        app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+    _cookie_settings(app)
+    check_config(app)
+
+
+def _instance_secret_key(path: Path) -> str:
+    """Read the instance's secret key, creating it (readable by the owner only) the first time."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _cookie_settings(app: Flask) -> None:
+    """HttpOnly and SameSite=Lax always; Secure and the __Host- prefix under https."""
+    https = str(app.config["BASE_URL"]).startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=https,
+        PREFERRED_URL_SCHEME="https" if https else "http",
+    )
+    if https:
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+        app.config["REMEMBER_COOKIE_NAME"] = "__Host-remember_token"
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["REMEMBER_COOKIE_PATH"] = "/"
+
+
+def check_config(app: Flask) -> None:
+    """Refuse to run production with settings that would be unsafe."""
+    config = app.config
+    if config["ENV"] != "production":
+        return
+    problems = []
+    if config.get("DEBUG") or app.debug:
+        problems.append("DEBUG is on (set FORUM_DEBUG=0)")
+    if len(str(config["SECRET_KEY"])) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters")
+    if int(config["WORKERS"]) > 1 and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        problems.append(
+            "rate limits use memory:// storage with several workers; "
+            "set FORUM_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379"
+        )
+    if problems:
+        raise ConfigurationError("Refusing to start in production: " + "; ".join(problems) + ".")

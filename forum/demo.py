@@ -1,0 +1,91 @@
+"""`flask demo seed`: boards, members and conversations to explore a fresh forum.
+
+Runs once (it does nothing when boards exist). Demo members get random passwords, printed
+and kept in <instance>/demo-logins.txt: there are no default credentials.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Blueprint, current_app
+
+from forum.auth import services as accounts
+from forum.auth.models import User
+from forum.boards import services as boards
+from forum.boards.models import Board
+from forum.db import utcnow
+from forum.extensions import db
+
+bp = Blueprint("demo", __name__, cli_group="demo")
+
+BOARDS = [
+    ("Broadband", "broadband", "Connection drops, speeds, routers and outages.", "questions"),
+    ("TV", "tv", "Set-top boxes, channels, apps and recordings.", "questions"),
+    ("Phone", "phone", "Mobile and landline: signal, porting numbers, roaming.", "questions"),
+    ("Billing", "billing", "Bills, refunds, price rises and contracts.", "questions"),
+    ("Moving home", "moving-home", "Taking your services with you, and installs.", "questions"),
+    ("Ideas", "ideas", "What should the service do better? Vote for ideas.", "ideas"),
+]
+MEMBERS = [
+    ("maria", "Maria G.", "member"),
+    ("tom_h", "Tom H.", "member"),
+    ("priya", "Priya S.", "member"),
+    ("mod_sam", "Sam (moderator)", "moderator"),
+    ("jo_staff", "Jo", "member"),  # verified employee once badges exist
+]
+CONVERSATIONS = [
+    ("broadband", "maria", "Router keeps dropping wifi every evening",
+     "Every evening around 8pm my wifi drops for a minute or two. The router lights stay green.\n\n"
+     "- Router: Hub 4\n- Tried: restarting it, moving it away from the TV\n\nAny ideas?",
+     [("tom_h", "Same here last month. Changing the wifi **channel** from auto to 6 fixed it for me: "
+                "the evening drop was a neighbour's network on the same channel."),
+      ("jo_staff", "Evening drops with green lights are usually channel congestion. In the hub's settings:\n\n"
+                   "1. Open http://192.168.1.1\n2. Advanced → Wireless\n3. Set the 2.4 GHz channel to 1, 6 or 11"),
+      ("maria", "Channel 11 did it: no drops for three evenings now. Thanks both!")]),
+    ("billing", "priya", "Charged twice for October",
+     "My October bill shows the monthly charge twice. Has anyone had this refunded?",
+     [("tom_h", "Yes: the billing chat can refund it, ask for a *duplicate charge correction*. Took 5 days for me.")]),
+    ("tv", "tom_h", "Recordings disappeared after the box update",
+     "After last night's update my recordings list is empty. Are they gone?",
+     []),
+    ("moving-home", "maria", "How early should I book the move of my broadband?",
+     "Moving on the 15th of next month. When should I tell them?",
+     [("priya", "Three weeks ahead worked for me; the engineer slot was the bottleneck.")]),
+]  # fmt: skip
+
+
+@bp.cli.command("seed")
+def seed() -> None:
+    """Create demo boards, members and threads (once)."""
+    if db.session.query(Board.id).first() is not None:
+        click.echo("The forum has boards already: demo data not added.")
+        return
+    logins: list[tuple[str, str, str]] = []
+    users: dict[str, User] = {}
+    for username, display_name, role in MEMBERS:
+        password = secrets.token_urlsafe(12)
+        user = accounts.register_user(username, f"{username}@example.org", password, role=role)
+        user.display_name = display_name
+        user.created_at = utcnow() - timedelta(days=90)
+        users[username] = user
+        logins.append((username, password, role))
+    for name, slug, description, kind in BOARDS:
+        boards.create_board(name, slug=slug, description=description, kind=kind)
+    for slug, author, title, body, replies in CONVERSATIONS:
+        board = boards.get_board(slug)
+        thread = boards.start_thread(board, title, body, actor=users[author])
+        for replier, text in replies:
+            boards.reply(thread, text, actor=users[replier])
+    db.session.commit()
+    lines = [f"{username:<10} {password}  ({role})" for username, password, role in logins]
+    path = Path(current_app.instance_path) / "demo-logins.txt"
+    path.write_text("Demo logins (username, password):\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+    click.echo("Demo data added. Log in as one of these (also in instance/demo-logins.txt):")
+    for line in lines:
+        click.echo("  " + line)
+    click.echo("Create an administrator with: flask --app forum users create-admin")

@@ -1,0 +1,140 @@
+"""Markdown to safe HTML: the only place user content becomes HTML (nh3 sanitizes it).
+
+Rendering happens once, on write; pages show the stored HTML. Raw HTML in the source is
+shown as text, never interpreted. Python-Markdown's link parser is quadratic in the number
+of `[` characters (Python-Markdown #798), so a body is refused before rendering when it
+holds more than MAX_BRACKETS of them outside code fences: that bounds the worst case to a
+fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import markdown
+import nh3
+from markupsafe import Markup
+from pygments.token import STANDARD_TYPES
+
+from forum.errors import Invalid
+
+MAX_BODY_LENGTH = 32_000
+MAX_BRACKETS = 500
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p",
+    "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+# Classes are allowed per tag through allowed_classes (never as a free "class" attribute).
+PYGMENTS_CLASSES = {name for name in STANDARD_TYPES.values() if name}
+ALLOWED_CLASSES = {
+    "span": PYGMENTS_CLASSES | {"mention"},
+    "div": {"highlight", "quote-attribution"},
+    "code": {"highlight"},
+    "pre": {"highlight"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "nofollow ugc noopener"
+
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+class _NoRawHTML(markdown.Extension):
+    """Treat raw HTML as text: drop the parsers that would pass it through."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+def _new_renderer() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=[
+            "markdown.extensions.fenced_code",
+            "markdown.extensions.tables",
+            "markdown.extensions.sane_lists",
+            "markdown.extensions.nl2br",
+            "markdown.extensions.codehilite",
+            "pymdownx.magiclink",
+            _NoRawHTML(),
+        ],
+        extension_configs={
+            "markdown.extensions.codehilite": {"css_class": "highlight", "guess_lang": False},
+            "pymdownx.magiclink": {"hide_protocol": False},
+        },
+        output_format="html",
+    )
+
+
+_local = threading.local()
+
+
+def _renderer() -> markdown.Markdown:
+    """One Markdown instance per thread: instances keep state between calls."""
+    renderer = getattr(_local, "renderer", None)
+    if renderer is None:
+        renderer = _local.renderer = _new_renderer()
+    return renderer
+
+
+def _image_src_allowed(tag: str, attribute: str, value: str) -> str | None:
+    """External images only over https (documented policy: no mixed content, no data: URLs)."""
+    if tag == "img" and attribute == "src":
+        return value if value.startswith("https://") or value.startswith("/static/") else None
+    return value
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_image_src_allowed,
+        url_schemes=URL_SCHEMES,
+        link_rel=LINK_REL,
+        allowed_classes=ALLOWED_CLASSES,
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+    )
+
+
+def check_markdown_source(source: str, field: str = "body") -> None:
+    """Refuse sources that are too long or would make the renderer slow."""
+    if len(source) > MAX_BODY_LENGTH:
+        raise Invalid(
+            f"This is {len(source):,} characters long; the limit is {MAX_BODY_LENGTH:,}.", field
+        )
+    if "\x00" in source:
+        raise Invalid("The text contains a NUL character, which cannot be saved.", field)
+    outside_code = _FENCE.sub("", source)
+    if outside_code.count("[") > MAX_BRACKETS:
+        raise Invalid(
+            f"The text has more than {MAX_BRACKETS} “[” characters outside code blocks; "
+            "put code or data in a fenced code block (```).",
+            field,
+        )
+
+
+def render_markdown(source: str, field: str = "body") -> Markup:
+    """Render untrusted Markdown to sanitized HTML, or raise Invalid with a field message."""
+    check_markdown_source(source, field)
+    renderer = _renderer()
+    renderer.reset()
+    html = renderer.convert(source)
+    return Markup(sanitize_html(html))
+
+
+def stored_html(html: str | None) -> Markup:
+    """HTML produced by render_markdown and stored in the database, marked safe for Jinja."""
+    return Markup(html or "")

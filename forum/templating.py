@@ -1,0 +1,64 @@
+"""Jinja filters and globals: times, numbers, permission predicates, stored HTML."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from markupsafe import Markup
+
+from forum.boards import permissions
+from forum.db import utcnow
+from forum.markup import stored_html
+
+
+def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int(((now or utcnow()) - moment).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for limit, size, unit in (
+        (3600, 60, "minute"),
+        (86400, 3600, "hour"),
+        (86400 * 30, 86400, "day"),
+        (86400 * 365, 86400 * 30, "month"),
+    ):
+        if seconds < limit:
+            count = max(1, round(seconds / size))
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    years = max(1, round(seconds / (86400 * 365)))
+    return f"{years} year{'s' if years != 1 else ''} ago"
+
+
+def time_tag(moment: datetime | None) -> Markup:
+    """<time> with a relative text and the exact UTC time on hover."""
+    if moment is None:
+        return Markup("<span>never</span>")
+    exact = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), exact, relative_time(moment)
+    )
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def register_templating(app: Flask) -> None:
+    app.jinja_env.filters.update(reltime=relative_time, time_tag=time_tag, number=number, cooked=stored_html)
+    app.jinja_env.globals.update(
+        can_start_thread=permissions.can_start_thread,
+        can_reply=permissions.can_reply,
+        can_edit_post=permissions.can_edit_post,
+        can_delete_post=permissions.can_delete_post,
+        can_see_post_body=permissions.can_see_post_body,
+        can_manage_boards=permissions.can_manage_boards,
+        is_moderator_of=permissions.is_moderator_of,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site_settings() -> dict[str, object]:
+        return {"site_name": app.config["SITE_NAME"], "site_tagline": app.config["SITE_TAGLINE"]}

@@ -1,0 +1,241 @@
+"""Test fixtures: a new app per test on a real database (SQLite file or PostgreSQL).
+
+Every test that takes `app` (or `client`) runs twice: on a fresh SQLite file and on
+PostgreSQL. PostgreSQL comes from FORUM_TEST_POSTGRES_URL or a server at 127.0.0.1:5432
+(user postgres, database test); each test run creates its own database there (so parallel
+runs do not collide), builds the schema once and truncates the tables after every test.
+Without a server those runs skip, saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from forum import create_app
+from forum.extensions import db
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "FORUM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-checks"
+FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1}
+
+
+def _postgres_reason() -> str | None:
+    """None if PostgreSQL answers, else why its tests skip."""
+    url = make_url(POSTGRES_ADMIN_URL)
+    try:
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=2):
+            pass
+    except OSError as error:
+        return f"no PostgreSQL server at {url.host}:{url.port or 5432} ({error}); set FORUM_TEST_POSTGRES_URL"
+    return None
+
+
+POSTGRES_SKIP_REASON = _postgres_reason()
+
+
+class PostgresDatabase:
+    """A throwaway database for this test run, dropped at the end."""
+
+    def __init__(self) -> None:
+        self.name = f"roundabout_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.admin_url = make_url(POSTGRES_ADMIN_URL)
+        self.url = self.admin_url.set(database=self.name).render_as_string(hide_password=False)
+        self.schema_ready = False
+        self._admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+
+    def create_database(self, suffix: str) -> str:
+        """Another empty database (for migration tests); dropped with this one."""
+        name = f"{self.name}_{suffix}"
+        with self._admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self._extra = [*getattr(self, "_extra", []), name]
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self._admin.connect() as connection:
+            for name in [self.name, *getattr(self, "_extra", [])]:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabase]:
+    if POSTGRES_SKIP_REASON:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    database = PostgresDatabase()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and POSTGRES_SKIP_REASON:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'forum.db'}"
+    return request.getfixturevalue("postgres").url
+
+
+def make_test_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str, Any]:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+        "BASE_URL": "http://forum.test",
+        "SERVER_NAME": None,
+        "RATELIMIT_ENABLED": False,
+        **FAST_ARGON2,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    """Tests can change this dict before asking for `app`."""
+    return make_test_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], backend: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    application = create_app(app_config)
+    with application.app_context():
+        if backend == "postgresql":
+            postgres: PostgresDatabase = request.getfixturevalue("postgres")
+            if not postgres.schema_ready:
+                db.create_all()
+                postgres.schema_ready = True
+        else:
+            db.create_all()
+        # The test body runs inside this app context, so factories and queries just work;
+        # each request through the client still gets its own context and session.
+        yield application
+        db.session.remove()
+        if backend == "postgresql":
+            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+class ForumClient(FlaskClient):
+    """A test client that adds a valid CSRF token to every state-changing request.
+
+    It signs the token from the client's own session exactly as Flask-WTF does, so tests
+    need not scrape forms; pass `csrf=False` to send a request without one.
+    """
+
+    def open(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method in ("POST", "PUT", "PATCH", "DELETE"):
+            token = self.csrf_token()
+            data = kwargs.get("data")
+            if isinstance(data, dict) and "csrf_token" not in data:
+                kwargs["data"] = {**data, "csrf_token": token}
+            elif data is None and kwargs.get("json") is None:
+                kwargs["data"] = {"csrf_token": token}
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("X-CSRFToken", token)
+            kwargs["headers"] = headers
+        response = super().open(*args, **kwargs)
+        if has_app_context():
+            # The request changed rows through its own session: let the test see them.
+            db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        app = self.application
+        with self.session_transaction() as session:
+            if "csrf_token" not in session:
+                session["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
+            raw = session["csrf_token"]
+        serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+        return str(serializer.dumps(raw))
+
+
+@pytest.fixture
+def client(app: Flask) -> ForumClient:
+    app.test_client_class = ForumClient
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def make_client(app: Flask) -> Any:
+    """More browsers: each call gives a client with its own cookies."""
+    app.test_client_class = ForumClient
+
+    def factory() -> ForumClient:
+        return app.test_client()  # type: ignore[return-value]
+
+    return factory
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def report(self) -> str:
+        return "\n\n".join(f"{i}. {s}" for i, s in enumerate(self.statements, start=1))
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Any:
+    """`with count_queries() as counter:` counts the SQL statements run inside."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+def csrf_token_in(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
