@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask, Response
 
-from forum.config import load_config
 from forum import extensions  # not `import db`: forum.db must stay the module
+from forum.config import load_config
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

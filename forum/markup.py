@@ -112,9 +112,7 @@ def sanitize_html(html: str) -> str:
 def check_markdown_source(source: str, field: str = "body") -> None:
     """Refuse sources that are too long or would make the renderer slow."""
     if len(source) > MAX_BODY_LENGTH:
-        raise Invalid(
-            f"This is {len(source):,} characters long; the limit is {MAX_BODY_LENGTH:,}.", field
-        )
+        raise Invalid(f"This is {len(source):,} characters long; the limit is {MAX_BODY_LENGTH:,}.", field)
     if "\x00" in source:
         raise Invalid("The text contains a NUL character, which cannot be saved.", field)
     outside_code = _FENCE.sub("", source)

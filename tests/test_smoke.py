@@ -14,7 +14,9 @@ def test_login_and_reply(client):
     user = make_user("alice")
     thread = make_thread(title="Question about billing")
     login(client, user)
-    response = client.post(f"/t/{thread.id}/reply", data={"body": "Here is an **answer**", "submit": "Post reply"})
+    response = client.post(
+        f"/t/{thread.id}/reply", data={"body": "Here is an **answer**", "submit": "Post reply"}
+    )
     assert response.status_code == 302
     page = client.get(thread.url).get_data(as_text=True)
     assert "<strong>answer</strong>" in page

@@ -8,6 +8,7 @@ from forum.markup import MAX_BODY_LENGTH
 
 BODY_HELP = "Markdown: **bold**, _italic_, `code`, > quotes, - lists, [links](https://…), ``` code blocks."
 
+
 class ThreadForm(ForumForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=150)])
     body = TextAreaField(
@@ -18,6 +19,7 @@ class ThreadForm(ForumForm):
     preview = SubmitField("Preview")
     submit = SubmitField("Start thread")
 
+
 class ReplyForm(ForumForm):
     body = TextAreaField(
         "Your reply", validators=[DataRequired(), Length(max=MAX_BODY_LENGTH)], description=BODY_HELP
@@ -25,11 +27,15 @@ class ReplyForm(ForumForm):
     preview = SubmitField("Preview")
     submit = SubmitField("Post reply")
 
+
 class EditPostForm(ForumForm):
     title = StringField("Title", validators=[Length(max=150)])
-    body = TextAreaField("Text", validators=[DataRequired(), Length(max=MAX_BODY_LENGTH)], description=BODY_HELP)
+    body = TextAreaField(
+        "Text", validators=[DataRequired(), Length(max=MAX_BODY_LENGTH)], description=BODY_HELP
+    )
     preview = SubmitField("Preview")
     submit = SubmitField("Save changes")
+
 
 class BoardForm(ForumForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
@@ -49,4 +55,3 @@ class BoardForm(ForumForm):
         validate_choice=True,
     )
     submit = SubmitField("Save board")
-

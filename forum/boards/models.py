@@ -138,5 +138,3 @@ class Post(db.Model):
     def is_visible(self) -> bool:
         """Shown with its text to everyone (not deleted, not hidden by a moderator)."""
         return self.deleted_at is None and self.hidden_at is None
-
-

@@ -44,7 +44,9 @@ def can_edit_post(user: Any, post: Post) -> bool:
         return False
     if is_moderator_of(user, post.thread.board):
         return True
-    return post.author_id == user.id and can_post(user) and not post.thread.is_locked and post.hidden_at is None
+    return (
+        post.author_id == user.id and can_post(user) and not post.thread.is_locked and post.hidden_at is None
+    )
 
 
 def can_delete_post(user: Any, post: Post) -> bool:

@@ -12,7 +12,6 @@ import unicodedata
 from collections.abc import Iterator
 
 from markupsafe import Markup
-
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
@@ -149,9 +148,7 @@ def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
         last_post_at=now, last_poster_id=actor.id, post_count=1, reply_count=0,
     )  # fmt: skip
     db.session.add(thread)
-    post = Post(
-        thread=thread, author=actor, position=1, body_source=body, body_html=html, created_at=now
-    )
+    post = Post(thread=thread, author=actor, position=1, body_source=body, body_html=html, created_at=now)
     db.session.add(post)
     db.session.flush()
     thread.last_post_id = post.id
@@ -175,9 +172,7 @@ def reply(thread: Thread, body: str, *, actor: User) -> Post:
     html = render_markdown(check_body(body))
     now = utcnow()
     # Take the next position atomically, so two concurrent replies cannot collide.
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(post_count=Thread.post_count + 1)
-    )
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(post_count=Thread.post_count + 1))
     db.session.refresh(thread, ["post_count"])
     post = Post(
         thread=thread, author=actor, position=thread.post_count, body_source=body,
@@ -245,7 +240,11 @@ def refresh_thread_last_post(thread: Thread) -> None:
     if last is None:
         thread.last_post_id, thread.last_poster_id, thread.last_post_at = None, None, thread.created_at
     else:
-        thread.last_post_id, thread.last_poster_id, thread.last_post_at = last.id, last.author_id, last.created_at
+        thread.last_post_id, thread.last_poster_id, thread.last_post_at = (
+            last.id,
+            last.author_id,
+            last.created_at,
+        )
 
 
 def refresh_board_last_thread(board: Board) -> None:
@@ -262,9 +261,7 @@ def refresh_board_last_thread(board: Board) -> None:
 
 
 def get_thread(thread_id: int, *, viewer: object) -> Thread:
-    thread = db.session.scalar(
-        select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id)
-    )
+    thread = db.session.scalar(select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id))
     if thread is None or not permissions.can_see_thread(viewer, thread):
         raise NotFound("There is no such thread; it may have been removed.")
     return thread

@@ -121,8 +121,11 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
 
 
 def pending_count() -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(OutgoingMail)
-        .where(OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutgoingMail)
+            .where(OutgoingMail.sent_at.is_(None), OutgoingMail.attempts < MAX_ATTEMPTS)
+        )
+        or 0
+    )
