@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from forum import events
 from forum.auth.models import User
 from forum.boards import permissions
 from forum.boards.models import BOARD_KINDS, Board, Post, Thread
@@ -157,6 +158,7 @@ def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
     board.last_thread_id = thread.id
     actor.thread_count += 1
     actor.post_count += 1
+    events.post_created.send(actor, post=post, thread=thread, is_new_thread=True)
     return thread
 
 
@@ -188,6 +190,7 @@ def reply(thread: Thread, body: str, *, actor: User) -> Post:
     board.post_count += 1
     board.last_thread_id = thread.id
     actor.post_count += 1
+    events.post_created.send(actor, post=post, thread=thread, is_new_thread=False)
     return post
 
 
@@ -200,10 +203,13 @@ def edit_post(post: Post, body: str, *, actor: User, title: str | None = None) -
         title = check_title(title)
         post.thread.title = title
         post.thread.slug = slugify(title)
+    previous_source = post.body_source
     post.body_source = body
     post.body_html = html
     post.edited_at = utcnow()
     post.edited_by_id = actor.id
+    db.session.flush()
+    events.post_edited.send(actor, post=post, previous_source=previous_source)
 
 
 def delete_post(post: Post, *, actor: User) -> None:
@@ -213,6 +219,7 @@ def delete_post(post: Post, *, actor: User) -> None:
     post.deleted_at = utcnow()
     post.deleted_by_id = actor.id
     _post_left_view(post)
+    events.post_deleted.send(actor, post=post)
 
 
 def _post_left_view(post: Post) -> None:

@@ -1,15 +1,14 @@
-"""foundation: users, login sessions, boards, threads, posts, mail outbox
+"""Foundation: users, login sessions, boards, threads, posts, mail outbox, audit log
 
 Revision ID: 0001_foundation
 Revises: 
-Create Date: 2026-11-23 15:48:46.179395
+Create Date: 2026-11-23 15:50:43.328735
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-import forum.db
-
+import forum.db  # noqa: F401  (UTCDateTime in column types)
 
 # revision identifiers, used by Alembic.
 revision = '0001_foundation'
@@ -80,6 +79,31 @@ def upgrade():
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_created_at'), ['created_at'], unique=False)
+
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', forum.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('target_type', sa.String(length=30), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=True),
+    sa.Column('target_label', sa.String(length=300), nullable=False),
+    sa.Column('board_id', sa.Integer(), nullable=True),
+    sa.Column('affected_user_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_log_actor_id_users')),
+    sa.ForeignKeyConstraint(['affected_user_id'], ['users.id'], name=op.f('fk_audit_log_affected_user_id_users')),
+    sa.ForeignKeyConstraint(['board_id'], ['boards.id'], name=op.f('fk_audit_log_board_id_boards')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_affected_user_id'), ['affected_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_board_id'), ['board_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_audit_log_target', ['target_type', 'target_id'], unique=False)
 
     op.create_table('login_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -181,6 +205,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_login_sessions_expires_at'))
 
     op.drop_table('login_sessions')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_target')
+        batch_op.drop_index(batch_op.f('ix_audit_log_created_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_board_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_affected_user_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_action'))
+
+    op.drop_table('audit_log')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_created_at'))
 
