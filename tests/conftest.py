@@ -15,6 +15,9 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +120,64 @@ def make_test_config(tmp_path: Path, database_url: str, **overrides: Any) -> dic
 
 
 @pytest.fixture
-def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
+def app_config(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Tests can change this dict before asking for `app`."""
-    return make_test_config(tmp_path, database_url)
+    config = make_test_config(tmp_path, database_url)
+    if "smtp_server" in request.fixturenames:
+        server: SMTPServer = request.getfixturevalue("smtp_server")
+        config.update(MAIL_SERVER=server.host, MAIL_PORT=server.port, MAIL_SENDER="Forum <forum@forum.test>")
+    return config
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
+        self.host = "127.0.0.1"
+        self.port = self.controller.port
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+    @staticmethod
+    def html_of(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("html",))
+        return part.get_content() if part else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    """Ask for it (it configures the app's MAIL_SERVER): every sent mail lands in .messages."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
