@@ -1,0 +1,66 @@
+"""Self-help wiki pages and their append-only revisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from forum.auth.models import User
+from forum.boards.models import Board
+from forum.db import utcnow
+from forum.extensions import db
+
+
+class WikiPage(db.Model):
+    __tablename__ = "wiki_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    board_id: Mapped[int | None] = mapped_column(ForeignKey("boards.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The current text; a plain id (revisions point at the page already).
+    current_revision_id: Mapped[int | None]
+    revision_count: Mapped[int] = mapped_column(default=0)
+    protected_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    # Set when the page was promoted from a thread.
+    source_thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+
+    board: Mapped[Board | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    current_revision: Mapped[WikiRevision | None] = relationship(
+        primaryjoin="foreign(WikiPage.current_revision_id) == WikiRevision.id", viewonly=True
+    )
+    revisions: WriteOnlyMapped[WikiRevision] = relationship(
+        back_populates="page", order_by="WikiRevision.number", foreign_keys="WikiRevision.page_id"
+    )
+
+    @property
+    def url(self) -> str:
+        return f"/wiki/{self.slug}"
+
+
+class WikiRevision(db.Model):
+    """One saved version: the full text, never a diff; inserted, never updated."""
+
+    __tablename__ = "wiki_revisions"
+    __table_args__ = (UniqueConstraint("page_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("wiki_pages.id"), index=True)
+    number: Mapped[int]  # 1, 2, 3... within the page
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    title: Mapped[str] = mapped_column(String(200))  # the title at this revision (renames show)
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    body_source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(default=0)  # characters, for "+120 / -40" in history
+
+    page: Mapped[WikiPage] = relationship(back_populates="revisions", foreign_keys=[page_id])
+    author: Mapped[User | None] = relationship()
