@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask, Response
+from werkzeug.routing import IntegerConverter
 
 from forum import extensions  # not `import db`: forum.db must stay the module
 from forum.config import load_config
@@ -22,6 +23,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     load_config(app, test_config)
+    # Every <int:...> in a URL fits a database integer: /t/99999999999999999999 is a 404, not a 500.
+    app.url_map.converters["int"] = DatabaseIdConverter
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from forum import models  # noqa: F401  (registers every table)
@@ -55,6 +58,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_templating(app)
     _register_mail_drain(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """Integers from 0 to 2**31 - 1, the range of an INTEGER column on every backend."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _migrations_dir() -> Any:

@@ -6,4 +6,14 @@ from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry
 from forum.wiki.models import WikiPage, WikiRevision
 
-__all__ = ["AuditEntry", "Board", "LoginSession", "OutgoingMail", "Post", "Thread", "User", "WikiPage", "WikiRevision"]
+__all__ = [
+    "AuditEntry",
+    "Board",
+    "LoginSession",
+    "OutgoingMail",
+    "Post",
+    "Thread",
+    "User",
+    "WikiPage",
+    "WikiRevision",
+]

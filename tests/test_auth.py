@@ -20,7 +20,9 @@ def user_named(username: str) -> User | None:
 
 
 def test_register_logs_in_and_stores_an_argon2id_hash(client):
-    response = client.post("/register", data={"username": "new_member", "email": "New@Example.org", "password": PASSWORD})
+    response = client.post(
+        "/register", data={"username": "new_member", "email": "New@Example.org", "password": PASSWORD}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
     user = user_named("new_member")
     assert user.email == "new@example.org"
@@ -48,7 +50,9 @@ def test_production_hash_parameters_are_argon2id_defaults(app):
     ],
 )
 def test_password_rules(client, password, status):
-    response = client.post("/register", data={"username": "pw_tester", "email": "pw@example.org", "password": password})
+    response = client.post(
+        "/register", data={"username": "pw_tester", "email": "pw@example.org", "password": password}
+    )
     assert response.status_code == status
     if status == 422:
         assert user_named("pw_tester") is None
@@ -76,9 +80,13 @@ def test_registration_field_errors_keep_the_typed_values(client, field, value, m
 
 def test_duplicate_username_and_email_are_refused(client):
     make_user("taken", email="taken@example.org")
-    response = client.post("/register", data={"username": "taken", "email": "other@example.org", "password": PASSWORD})
+    response = client.post(
+        "/register", data={"username": "taken", "email": "other@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 422 and "This username is taken." in response.get_data(as_text=True)
-    response = client.post("/register", data={"username": "fresh", "email": "TAKEN@example.org", "password": PASSWORD})
+    response = client.post(
+        "/register", data={"username": "fresh", "email": "TAKEN@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 422 and "exists already" in response.get_data(as_text=True)
 
 
@@ -91,7 +99,12 @@ def test_login_by_username_or_email_and_logout_is_post_only(client):
     response = client.post("/logout")
     assert response.status_code == 302
     assert client.get("/settings").status_code == 302
-    assert db.session.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+        )
+        == 0
+    )
 
 
 def test_wrong_password_and_unknown_user_read_the_same(client):
@@ -101,7 +114,9 @@ def test_wrong_password_and_unknown_user_read_the_same(client):
     assert wrong.status_code == unknown.status_code == 422
 
     def without_token(page: str) -> str:
-        return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page).replace("nobody_here", "dave")
+        return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page).replace(
+            "nobody_here", "dave"
+        )
 
     assert without_token(wrong.get_data(as_text=True)) == without_token(unknown.get_data(as_text=True))
     assert "Wrong username or password." in wrong.get_data(as_text=True)
@@ -176,7 +191,9 @@ def test_session_cookie_flags(app_config, backend, base_url, secure, session_nam
         db.create_all()
         make_user("ivy")
         client = application.test_client()
-        response = client.post("/login", base_url=base_url, data={"login": "ivy", "password": PASSWORD, "remember": "y"})
+        response = client.post(
+            "/login", base_url=base_url, data={"login": "ivy", "password": PASSWORD, "remember": "y"}
+        )
         assert response.status_code == 302
         cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
         session_cookie = cookies[session_name]
@@ -197,10 +214,21 @@ def test_change_password_needs_the_current_one_and_ends_other_sessions(client, m
     login(client, user)
     other_device = make_client()
     login(other_device, user)
-    refused = client.post("/settings", data={"password-current_password": "not it at all", "password-new_password": "a brand new passphrase"})
-    assert refused.status_code == 422 and "This is not your current password." in refused.get_data(as_text=True)
+    refused = client.post(
+        "/settings",
+        data={
+            "password-current_password": "not it at all",
+            "password-new_password": "a brand new passphrase",
+        },
+    )
+    assert refused.status_code == 422 and "This is not your current password." in refused.get_data(
+        as_text=True
+    )
     assert other_device.get("/settings").status_code == 200
-    changed = client.post("/settings", data={"password-current_password": PASSWORD, "password-new_password": "a brand new passphrase"})
+    changed = client.post(
+        "/settings",
+        data={"password-current_password": PASSWORD, "password-new_password": "a brand new passphrase"},
+    )
     assert changed.status_code == 302
     assert client.get("/settings").status_code == 200  # this browser stays logged in
     assert other_device.get("/settings").status_code == 302  # the other one is logged out
@@ -211,7 +239,10 @@ def test_change_password_needs_the_current_one_and_ends_other_sessions(client, m
 def test_profile_edit_and_public_profile(client):
     user = make_user("kim")
     login(client, user)
-    response = client.post("/settings", data={"profile-display_name": "Kim <K>", "profile-bio": "Fibre since 2019", "profile-submit": "1"})
+    response = client.post(
+        "/settings",
+        data={"profile-display_name": "Kim <K>", "profile-bio": "Fibre since 2019", "profile-submit": "1"},
+    )
     assert response.status_code == 302
     page = client.get("/u/kim").get_data(as_text=True)
     assert "Kim &lt;K&gt;" in page and "Fibre since 2019" in page
@@ -226,29 +257,47 @@ def test_settings_need_login(client):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "http:/evil.example", " //evil.example", "\t/\\evil"],
+    [
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        " //evil.example",
+        "\t/\\evil",
+    ],
 )
 def test_next_never_leaves_the_site(client, target):
     make_user("lee")
-    response = client.post("/login", query_string={"next": target}, data={"login": "lee", "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": target}, data={"login": "lee", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 
 def test_next_keeps_local_paths(client):
     make_user("max")
-    response = client.post("/login", query_string={"next": "/b/tv?page=2"}, data={"login": "max", "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": "/b/tv?page=2"}, data={"login": "max", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/b/tv?page=2"
 
 
 def test_create_admin_from_the_cli_and_no_default_credentials(client, runner):
     for name, password in [("admin", "admin"), ("admin", "password"), ("root", "root")]:
         assert client.post("/login", data={"login": name, "password": password}).status_code == 422
-    result = runner.invoke(args=["users", "create-admin", "--username", "boss", "--email", "boss@example.org"], input="a strong admin passphrase\na strong admin passphrase\n")
+    result = runner.invoke(
+        args=["users", "create-admin", "--username", "boss", "--email", "boss@example.org"],
+        input="a strong admin passphrase\na strong admin passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Administrator boss created." in result.output
     assert user_named("boss").role == "admin"
     login(client, "boss", password="a strong admin passphrase")
     assert client.get("/admin/boards").status_code == 200
-    weak = runner.invoke(args=["users", "create-admin", "--username", "boss2", "--email", "b2@example.org"], input="password\npassword\n")
+    weak = runner.invoke(
+        args=["users", "create-admin", "--username", "boss2", "--email", "b2@example.org"],
+        input="password\npassword\n",
+    )
     assert weak.exit_code == 1 and "most common" in weak.output

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from forum.boards import services
 from forum.boards.forms import EditPostForm, ReplyForm, ThreadForm
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE
-from forum.boards.permissions import can_edit_post
+from forum.boards.permissions import can_edit_post, can_start_thread
 from forum.errors import ServiceError
 from forum.extensions import db
 
@@ -19,7 +19,7 @@ bp = Blueprint("boards", __name__)
 def page_number(page_count: int) -> int:
     """The ?page= argument, checked against the number of pages (400 or 404 otherwise)."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdigit() or len(raw) > 18:
         abort(400, description="The page number must be a whole number, like ?page=2.")
     page = int(raw)
     if page < 1 or page > page_count:
@@ -48,6 +48,13 @@ def board(slug: str) -> ResponseReturnValue:
 @login_required
 def new_thread(slug: str) -> ResponseReturnValue:
     board = services.get_board(slug)
+    if not can_start_thread(current_user, board):
+        reason = (
+            "This board is archived: it takes no new threads."
+            if board.archived_at
+            else ("You cannot start threads in this board.")
+        )
+        abort(403, description=reason)
     form = ThreadForm()
     preview_html = None
     if form.validate_on_submit():
