@@ -268,7 +268,11 @@ def refresh_board_last_thread(board: Board) -> None:
 
 
 def get_thread(thread_id: int, *, viewer: object) -> Thread:
-    thread = db.session.scalar(select(Thread).options(joinedload(Thread.board)).where(Thread.id == thread_id))
+    thread = db.session.scalar(
+        select(Thread)
+        .options(joinedload(Thread.board), joinedload(Thread.author))
+        .where(Thread.id == thread_id)
+    )
     if thread is None or not permissions.can_see_thread(viewer, thread):
         raise NotFound("There is no such thread; it may have been removed.")
     return thread

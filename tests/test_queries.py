@@ -1,0 +1,59 @@
+"""SQL per page is bounded, whatever the size of the forum (no N+1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forum.auth import services as accounts
+from forum.boards import services
+from forum.extensions import db
+from tests.factories import login, make_user
+
+MAX_QUERIES = 8
+
+
+@pytest.fixture
+def busy_forum(app):
+    """Hundreds of threads and posts by many authors across several boards."""
+    authors = [
+        accounts.register_user(f"author{i}", f"author{i}@example.org", "correct horse battery staple")
+        for i in range(25)
+    ]
+    boards = [services.create_board(f"Board {i}", slug=f"board-{i}") for i in range(5)]
+    long_thread = None
+    for index in range(200):
+        board = boards[index % len(boards)]
+        thread = services.start_thread(
+            board, f"Question number {index}", "Body of the question", actor=authors[index % 25]
+        )
+        for reply_index in range(2):
+            services.reply(thread, f"Reply {reply_index}", actor=authors[(index + reply_index + 1) % 25])
+        long_thread = long_thread or thread
+    for reply_index in range(60):
+        services.reply(long_thread, f"Long thread reply {reply_index}", actor=authors[reply_index % 25])
+    db.session.commit()
+    return {"board": boards[0], "long_thread": long_thread}
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_pages_run_a_bounded_number_of_queries(client, count_queries, busy_forum, logged_in):
+    if logged_in:
+        login(client, make_user("reader"))
+    board, thread = busy_forum["board"], busy_forum["long_thread"]
+    urls = ("/", board.url, f"{board.url}?page=2", thread.url, f"{thread.url}?page=4", "/u/author3")
+    for url in urls:
+        with count_queries() as counter:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        assert counter.count <= MAX_QUERIES, f"{url}: {counter.count} queries\n{counter.report()}"
+
+
+def test_thread_page_query_count_does_not_grow_with_posts(client, count_queries, busy_forum):
+    login(client, make_user("reader"))
+    thread = busy_forum["long_thread"]
+    first_url, last_url = thread.url, f"{thread.url}?page={thread.page_count}"
+    with count_queries() as first:
+        client.get(first_url)
+    with count_queries() as last:
+        client.get(last_url)
+    assert first.count == last.count, f"{first.report()}\n-----\n{last.report()}"
