@@ -33,7 +33,7 @@ def budget_of_three(app_config):
 
 
 def test_new_thread_in_an_ideas_board_is_a_new_idea(client):
-    board = make_ideas_board(slug="ideas")
+    make_ideas_board(slug="ideas")
     author = make_user()
     login(client, author)
     response = client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request
@@ -17,6 +18,7 @@ from forum.extensions import db
 from forum.qa import permissions, services
 
 bp = Blueprint("qa", __name__)
+log = logging.getLogger(__name__)
 
 LIST_TITLES = {"unsolved": "Unsolved questions", "unanswered": "Unanswered questions"}
 
@@ -48,6 +50,9 @@ def helpful(post_id: int) -> ResponseReturnValue:
         db.session.rollback()
         if not services.has_voted(post, current_user):
             raise
+        log.info(
+            "settled a concurrent duplicate helpful vote on post %s by user %s", post.id, current_user.id
+        )
         state = True
     if wants_json():
         return jsonify(post_id=post.id, helpful=state, count=post.helpful_count)
@@ -60,6 +65,8 @@ def mark_solution(post_id: int) -> ResponseReturnValue:
     post = boards.get_post(post_id, viewer=current_user)
     services.mark_solution(post, actor=current_user)
     db.session.commit()
+    if wants_json():
+        return jsonify(thread_id=post.thread_id, solution_post_id=post.id)
     flash("Marked as the solution. Thanks for closing the loop!", "success")
     return redirect(post_anchor(post))
 
@@ -70,6 +77,8 @@ def unmark_solution(thread_id: int) -> ResponseReturnValue:
     thread = boards.get_thread(thread_id, viewer=current_user)
     services.unmark_solution(thread, actor=current_user)
     db.session.commit()
+    if wants_json():
+        return jsonify(thread_id=thread.id, solution_post_id=None)
     flash("The thread is unsolved again.", "info")
     return redirect(thread.url)
 
