@@ -214,6 +214,10 @@ def test_bad_status_input_keeps_the_text(client):
     assert response.status_code == 422 and "new already" in response.get_data(as_text=True)
     response = client.post(f"/t/{thread.id}/status", data={"status": "planned", "note": "x" * 501})
     assert response.status_code == 422
+    response = client.post(f"/t/{thread.id}/status", data={"status": "planned", "note": "nul\x00byte"})
+    assert response.status_code == 422 and "NUL" in response.get_data(as_text=True)
+    response = client.post(f"/t/{thread.id}/status", data={"status": "plan\x00ned"})
+    assert response.status_code == 422
     assert client.post(f"/t/{thread.id}/status", data={"status": "planned"}, csrf=False).status_code == 400
     assert idea_of(thread).status == "new"
     assert client.get(f"/t/{thread.id}/status").status_code == 200
