@@ -28,10 +28,6 @@
     note.textContent = message;
   }
 
-  function plural(count, word) {
-    return count.toLocaleString() + " " + word + (count === 1 ? "" : "s");
-  }
-
   function updateHelpful(form, body) {
     var button = form.querySelector("button");
     form.querySelector("input[name=helpful]").value = body.helpful ? "0" : "1";
@@ -47,13 +43,12 @@
     button.setAttribute("aria-pressed", body.voted ? "true" : "false");
     button.textContent = body.voted ? "Voted \u2713" : "Vote";
     button.className = (body.voted ? "button" : "button-secondary") + " idea-vote-button";
+    button.setAttribute("aria-label", (body.voted ? "Take back your vote for " : "Vote for ") + button.getAttribute("data-title"));
     if (box) {
       var count = box.querySelector(".idea-vote-count");
-      count.innerHTML = "";
       var strong = document.createElement("strong");
       strong.textContent = body.count.toLocaleString();
-      count.appendChild(strong);
-      count.appendChild(document.createTextNode(" " + plural(body.count, "vote").split(" ")[1]));
+      count.replaceChildren(strong, document.createTextNode(body.count === 1 ? " vote" : " votes"));
     }
     document.querySelectorAll("[data-votes-left]").forEach(function (node) {
       node.textContent = node.textContent.replace(/You have \d[\d,]* of/, "You have " + body.votes_left + " of");
