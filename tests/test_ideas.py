@@ -303,3 +303,13 @@ def test_recount_includes_idea_votes(app, runner):
     db.session.commit()
     assert "1 counter row(s) corrected" in runner.invoke(args=["qa", "recount"]).output
     assert idea_of(thread).vote_count == 1
+
+
+def test_idea_page_for_moderators_has_unique_ids_and_labels(client):
+    thread = make_idea(make_ideas_board())
+    make_reply(thread, make_user())
+    login(client, make_user(role="moderator"))
+    page = client.get(thread.url).get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert '<label for="status">Status</label>' in page and '<label for="note">' in page

@@ -23,4 +23,4 @@ class IdeaStatusForm(ForumForm):
         validators=[Length(max=MAX_NOTE_LENGTH)],
         description="A sentence for the members who voted, e.g. what happens next.",
     )
-    submit = SubmitField("Set status")
+    set_status = SubmitField("Set status")  # not "submit": the reply form on the same page has that id
