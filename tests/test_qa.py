@@ -342,7 +342,10 @@ def test_reputation_is_votes_plus_ten_per_solution(client):
 
     page = client.get(helper.url).get_data(as_text=True)
     assert re.search(r"<dt>Solutions</dt><dd>1</dd>", page)
+    assert "Accepted solutions" in page and f'<a href="/p/{a1.id}">{thread1.title}</a>' in page
+    assert f"/p/{a2.id}" not in page  # unmarked, then deleted
     asker_page = client.get(asker.url).get_data(as_text=True)
+    assert "Accepted solutions" not in asker_page
     assert asker_page.count('<span class="tag tag-solved">Solved</span>') == 1  # thread1 only
     assert re.search(r"<dt>Reputation</dt><dd>12</dd>", page)
     thread_page = client.get(thread1.url).get_data(as_text=True)

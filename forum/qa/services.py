@@ -136,6 +136,25 @@ def solution_post(thread: Thread, posts: Iterable[Post] = ()) -> Post | None:
     )
 
 
+def accepted_solutions(user: User, limit: int = 10) -> list[Thread]:
+    """Threads (visible, newest activity first) whose accepted solution the user wrote, for profiles."""
+    return list(
+        db.session.scalars(
+            select(Thread)
+            .options(joinedload(Thread.board))
+            .join(Post, Post.id == Thread.solution_post_id)
+            .where(
+                Post.author_id == user.id,
+                Thread.author_id != user.id,
+                Thread.deleted_at.is_(None),
+                Thread.hidden_at.is_(None),
+            )
+            .order_by(Thread.last_post_at.desc(), Thread.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 # -- helpful votes -----------------------------------------------------------------------------
 
 

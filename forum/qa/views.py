@@ -129,6 +129,7 @@ def thread_state(thread: Thread, posts: list[Post], viewer: Any) -> dict[str, An
 def register_templating(app: Any) -> None:
     app.jinja_env.globals.update(
         qa_thread_state=thread_state,
+        accepted_solutions=services.accepted_solutions,
         can_mark_solution=permissions.can_mark_solution,
         can_be_solution=permissions.can_be_solution,
         can_vote_helpful=permissions.can_vote_helpful,
