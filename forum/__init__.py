@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)
+    _register_qa(app)
     _register_mail_drain(app)
     return app
 
@@ -89,3 +90,21 @@ def _register_mail_drain(app: Flask) -> None:
 
             response.call_on_close(send)
         return response
+
+
+def _register_qa(app: Flask) -> None:
+    """Q&A and ideas: blueprints, CLI, Jinja globals and signal receivers."""
+    from forum.ideas import receivers as ideas_receivers
+    from forum.ideas.views import bp as ideas_bp
+    from forum.ideas.views import register_templating as ideas_templating
+    from forum.qa import receivers as qa_receivers
+    from forum.qa.cli import bp as qa_cli
+    from forum.qa.views import bp as qa_bp
+    from forum.qa.views import register_templating as qa_templating
+
+    for blueprint in (qa_bp, ideas_bp, qa_cli):
+        app.register_blueprint(blueprint)
+    qa_templating(app)
+    ideas_templating(app)
+    qa_receivers.connect()
+    ideas_receivers.connect()

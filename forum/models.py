@@ -2,8 +2,10 @@
 
 from forum.auth.models import LoginSession, User
 from forum.boards.models import Board, Post, Thread
+from forum.ideas.models import Idea, IdeaStatusChange, IdeaVote  # noqa: F401  (qa)
 from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry
+from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
 from forum.wiki.models import WikiPage, WikiRevision
 
 __all__ = [

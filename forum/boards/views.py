@@ -36,6 +36,15 @@ def index() -> ResponseReturnValue:
 @bp.route("/b/<slug>")
 def board(slug: str) -> ResponseReturnValue:
     board = services.get_board(slug)
+    # -- qa --: ideas boards list ideas by votes; question boards filter unsolved/unanswered.
+    if board.kind == "ideas":
+        from forum.ideas.views import idea_board
+
+        return idea_board(board)
+    if "filter" in request.args:
+        from forum.qa.views import filtered_board
+
+        return filtered_board(board)
     page_count = max(1, -(-board.thread_count // THREADS_PER_PAGE))
     page = page_number(page_count)
     threads = services.board_threads(board, page, THREADS_PER_PAGE)

@@ -1,0 +1,1 @@
+"""Ideas boards: members vote for ideas with a budget of active votes; moderators set statuses."""

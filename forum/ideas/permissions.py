@@ -1,0 +1,28 @@
+"""Who may vote for ideas and set their status: named predicates for services and Jinja."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum.boards.models import Thread
+from forum.boards.permissions import can_post, is_moderator_of
+
+
+def is_idea(thread: Thread) -> bool:
+    return thread.board.kind == "ideas"
+
+
+def can_set_idea_status(user: Any, thread: Thread | None = None) -> bool:
+    """Moderators now; the lead wires employees in here (badges' `is_employee`)."""
+    return is_moderator_of(user, thread.board if thread is not None else None)
+
+
+def can_vote_idea(user: Any, thread: Thread) -> bool:
+    """Members in good standing, on visible ideas by somebody else (open or closed: services say why)."""
+    return (
+        can_post(user)
+        and is_idea(thread)
+        and thread.author_id != user.id
+        and thread.deleted_at is None
+        and thread.hidden_at is None
+    )

@@ -1,0 +1,1 @@
+"""Q&A: accepted solutions, helpful votes, reputation, unsolved and unanswered lists."""

@@ -1,0 +1,120 @@
+"""Helpful and idea votes in Chromium: in place with JavaScript (under the strict CSP), and
+by plain form posts without it. Skips without /usr/bin/chromium; SQLite only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from forum.extensions import db
+from forum.ideas.models import Idea
+from tests.factories import PASSWORD, make_user
+from tests.factories_qa import make_idea, make_ideas_board, make_question
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = os.environ.get("FORUM_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    worker = threading.Thread(target=server.serve_forever, daemon=True)
+    worker.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    worker.join()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def open_page(
+    chromium: Any, live_server: str, user: Any, *, javascript: bool = True
+) -> tuple[Any, list[str]]:
+    """A logged-in page; the list collects console errors and page errors (CSP violations among them)."""
+    context = chromium.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(live_server + "/login")
+    page.get_by_label("Username or email").fill(user.username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server + "/")
+    return page, problems
+
+
+def test_helpful_vote_updates_in_place_with_javascript(live_server, chromium):
+    thread, (answer,) = make_question()
+    voter = make_user()
+    page, problems = open_page(chromium, live_server, voter)
+    page.goto(live_server + thread.url)
+    page.evaluate("window.stillHere = true")  # gone if the page reloads
+    form = page.locator(f"#post-{answer.id} .helpful-form")
+
+    form.get_by_role("button", name="Helpful").click()
+    form.get_by_text("1 found this helpful").wait_for()
+    assert form.get_by_role("button").get_attribute("aria-pressed") == "true"
+    assert page.evaluate("window.stillHere") is True
+    db.session.expire_all()
+    assert answer.helpful_count == 1 and answer.author.reputation == 1
+
+    form.get_by_role("button", name="Helpful ✓").click()
+    form.get_by_text("0 found this helpful").wait_for()
+    assert page.evaluate("window.stillHere") is True
+    db.session.expire_all()
+    assert answer.helpful_count == 0
+    page.context.close()
+    assert problems == []
+
+
+def test_helpful_vote_works_without_javascript(live_server, chromium):
+    thread, (answer,) = make_question()
+    page, problems = open_page(chromium, live_server, make_user(), javascript=False)
+    page.goto(live_server + thread.url)
+    page.locator(f"#post-{answer.id} .helpful-form").get_by_role("button", name="Helpful").click()
+    page.wait_for_url(f"**{thread.url}#post-{answer.id}")
+    assert page.locator(f"#post-{answer.id} .helpful-count").inner_text() == "1 found this helpful"
+    page.context.close()
+    assert problems == []
+
+
+def test_idea_vote_updates_count_and_budget_in_place(live_server, chromium):
+    board = make_ideas_board(slug="ideas")
+    thread = make_idea(board, title="Dark mode for the app")
+    page, problems = open_page(chromium, live_server, make_user())
+    page.goto(live_server + "/b/ideas")
+    page.evaluate("window.stillHere = true")
+    page.get_by_role("button", name="Vote for Dark mode for the app").click()
+    page.get_by_role("button", name="Take back your vote for Dark mode for the app").wait_for()
+    assert page.locator(".idea-vote-count").first.inner_text() == "1 vote"
+    assert page.get_by_text("You have 9 of 10 votes left.").is_visible()
+    assert page.evaluate("window.stillHere") is True
+    db.session.expire_all()
+    assert db.session.get(Idea, thread.id).vote_count == 1
+    page.context.close()
+    assert problems == []
