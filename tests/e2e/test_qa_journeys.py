@@ -3,14 +3,9 @@ by plain form posts without it. Skips without /usr/bin/chromium; SQLite only."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from forum.extensions import db
 from forum.ideas.models import Idea
@@ -18,36 +13,12 @@ from tests.factories import PASSWORD, make_user
 from tests.factories_qa import make_idea, make_ideas_board, make_question
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("FORUM_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture
-def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    worker = threading.Thread(target=server.serve_forever, daemon=True)
-    worker.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    worker.join()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+def chromium(browser: Any) -> Any:
+    """The shared session browser from tests/e2e/conftest.py."""
+    return browser
 
 
 def open_page(
