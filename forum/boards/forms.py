@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from forum.forms import ForumForm
@@ -18,6 +18,8 @@ class ThreadForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Start thread")
+    # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
+    with_badge = BooleanField("Post with my employee badge", default=True)
 
 
 class ReplyForm(ForumForm):
@@ -26,6 +28,8 @@ class ReplyForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Post reply")
+    # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
+    with_badge = BooleanField("Post with my employee badge", default=True)
 
 
 class EditPostForm(ForumForm):
