@@ -555,3 +555,16 @@ def test_demo_jo_staff_is_a_verified_employee(app, runner):
     assert is_employee(jo) and active_badge(jo).company == "Example Telecom"
     assert db.session.scalar(select(func.count(Post.id)).where(Post.badge_id.is_not(None))) >= 1
     assert db.session.scalar(select(func.count(Thread.id)).where(Thread.has_employee_reply)) >= 1
+
+
+def test_two_simultaneous_clicks_grant_one_badge(client, smtp_server):
+    member = make_user()
+    login(client, member)
+    token = request_link(client, smtp_server).rsplit("/", 1)[1]
+    badges.check_link(token, actor=member)  # this session has read the link as unused...
+    with db.engine.begin() as other:  # ...when another request uses it
+        other.execute(db.update(BadgeVerification).values(used_at=utcnow()))
+    with pytest.raises(badges.LinkError):
+        badges.confirm_verification(token, actor=member)
+    db.session.rollback()
+    assert badge_count() == 0

@@ -205,6 +205,15 @@ def confirm_verification(token: str, *, actor: User) -> EmployeeBadge:
             "ask a moderator if that account is no longer yours."
         )
     now = utcnow()
+    # Claim the link atomically: of two simultaneous clicks, only one grants a badge.
+    claimed = db.session.execute(
+        update(BadgeVerification)
+        .where(BadgeVerification.id == verification.id, BadgeVerification.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise LinkError("This link was used already: each link works once. Ask for a new one if you need to.")
     verification.used_at = now
     forget_address(verification)
     badge = EmployeeBadge(
