@@ -568,3 +568,19 @@ def test_two_simultaneous_clicks_grant_one_badge(client, smtp_server):
         badges.confirm_verification(token, actor=member)
     db.session.rollback()
     assert badge_count() == 0
+
+
+@pytest.mark.parametrize(
+    "value", ["jo\x00@example-telecom.com", "a" * 1_000_000, "jo@example-telecom.com" * 20]
+)
+def test_bad_input_gets_a_field_message_not_a_500(client, value):
+    login(client, make_user())
+    response = client.post("/settings/employee", data={"work_email": value})
+    assert response.status_code == 422 and "field-error" in response.get_data(as_text=True)
+    make_user("subject_user")
+    login(client, make_user(role="moderator"))
+    reason = value if len(value) > 500 or "\x00" in value else value * 2  # over 500 characters
+    response = client.post("/u/subject_user/badge/grant", data={"grant-reason": reason})
+    assert response.status_code == 422 and "field-error" in response.get_data(as_text=True)
+    assert client.get("/settings/employee/verify/" + "x" * 5000).status_code == 400
+    assert badge_count() == 0 and db.session.scalar(select(func.count(BadgeVerification.id))) == 0
