@@ -1,6 +1,8 @@
+"""Badge forms check shape only; the services check every rule."""
+
 from __future__ import annotations
 
-from wtforms import EmailField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from forum.forms import ForumForm
@@ -12,18 +14,15 @@ class WorkAddressForm(ForumForm):
         validators=[DataRequired(), Length(max=254)],
         description="We mail it a one-time link and then forget it: only its domain is kept.",
     )
-    submit = SubmitField("Send me a link")
 
 
 class ReasonForm(ForumForm):
     reason = TextAreaField("Reason", validators=[Length(max=500)], description="Kept in the moderation log.")
-    submit = SubmitField("Save")
 
 
 class ConfirmForm(ForumForm):
-    submit = SubmitField("Add the badge to my account")
+    """One button: the CSRF token is the whole form."""
 
 
 class RemoveForm(ForumForm):
     reason = StringField("Why (optional)", validators=[Length(max=500)])
-    submit = SubmitField("Remove my badge")
