@@ -584,3 +584,24 @@ def test_bad_input_gets_a_field_message_not_a_500(client, value):
     assert response.status_code == 422 and "field-error" in response.get_data(as_text=True)
     assert client.get("/settings/employee/verify/" + "x" * 5000).status_code == 400
     assert badge_count() == 0 and db.session.scalar(select(func.count(BadgeVerification.id))) == 0
+
+
+def test_settings_link_to_the_badge_page(client):
+    member = make_user()
+    login(client, member)
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Verify that you are an employee" in page and 'href="/settings/employee"' in page
+    make_badge(member)
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Manage or renew your badge" in page and "Employee · Example Telecom" in page
+
+
+def test_the_address_of_an_unused_expired_link_is_forgotten(client, runner, smtp_server):
+    login(client, make_user())
+    request_link(client, smtp_server, "jo@example-telecom.com")
+    assert db.session.scalar(select(OutgoingMail.recipient)) == "jo@example-telecom.com"  # sent, link pending
+    assert "forgot 0 old work address" in runner.invoke(args=["badges", "notify-expiring"]).output
+    db.session.execute(db.update(BadgeVerification).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    assert "forgot 1 old work address" in runner.invoke(args=["badges", "notify-expiring"]).output
+    assert db.session.scalar(select(OutgoingMail.recipient)) == badges.FORGOTTEN_RECIPIENT

@@ -126,9 +126,19 @@ def _manage_page(
     )  # fmt: skip
 
 
-@bp.route("/u/<username>/badge/<any(grant, revoke):action>", methods=["POST"])
+@bp.route("/u/<username>/badge/grant", methods=["POST"])
 @login_required
-def change(username: str, action: str) -> ResponseReturnValue:
+def grant(username: str) -> ResponseReturnValue:
+    return _change(username, "grant")
+
+
+@bp.route("/u/<username>/badge/revoke", methods=["POST"])
+@login_required
+def revoke(username: str) -> ResponseReturnValue:
+    return _change(username, "revoke")
+
+
+def _change(username: str, action: str) -> ResponseReturnValue:
     user = accounts.get_user_by_username(username)
     if not permissions.can_manage_badges(current_user):
         abort(403, description="Only moderators can manage employee badges.")
