@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields import BooleanField
 from wtforms.validators import DataRequired, Length
 
 from forum.forms import ForumForm
