@@ -43,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from forum.admin.views import bp as admin_bp
     from forum.auth.cli import bp as users_cli
     from forum.auth.views import bp as auth_bp
+    from forum.badges import cli as _badges_cli  # noqa: F401  (adds `flask badges ...` to badges_bp)
+    from forum.badges.views import bp as badges_bp
+    from forum.badges.views import register_badges
     from forum.boards.cli import boards_cli, posts_cli
     from forum.boards.views import bp as boards_bp
     from forum.demo import bp as demo_cli
@@ -53,6 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (auth_bp, boards_bp, admin_bp, users_cli, boards_cli, posts_cli, mail_cli, demo_cli):
         app.register_blueprint(blueprint)
+    app.register_blueprint(badges_bp)
+    register_badges(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)

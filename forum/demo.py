@@ -15,6 +15,7 @@ from flask import Blueprint, current_app
 
 from forum.auth import services as accounts
 from forum.auth.models import User
+from forum.badges import services as badges
 from forum.boards import services as boards
 from forum.boards.models import Board
 from forum.db import utcnow
@@ -35,7 +36,7 @@ MEMBERS = [
     ("tom_h", "Tom H.", "member"),
     ("priya", "Priya S.", "member"),
     ("mod_sam", "Sam (moderator)", "moderator"),
-    ("jo_staff", "Jo", "member"),  # verified employee once badges exist
+    ("jo_staff", "Jo", "member"),  # a verified employee (badge granted below)
 ]
 CONVERSATIONS = [
     ("broadband", "maria", "Router keeps dropping wifi every evening",
@@ -73,13 +74,21 @@ def seed() -> None:
         user.created_at = utcnow() - timedelta(days=90)
         users[username] = user
         logins.append((username, password, role))
+    # -- badges -- jo_staff is a verified employee and replies with the badge.
+    configured = current_app.config.get("COMPANY_NAME")
+    company = configured if configured and configured != badges.DEFAULT_COMPANY else "Example Telecom"
+    jo_badge = badges.grant_badge(
+        users["jo_staff"], actor=users["mod_sam"], reason="Demo data: a verified employee.", company=company
+    )
     for name, slug, description, kind in BOARDS:
         boards.create_board(name, slug=slug, description=description, kind=kind)
     for slug, author, title, body, replies in CONVERSATIONS:
         board = boards.get_board(slug)
         thread = boards.start_thread(board, title, body, actor=users[author])
         for replier, text in replies:
-            boards.reply(thread, text, actor=users[replier])
+            boards.reply(
+                thread, text, actor=users[replier], badge=jo_badge if replier == "jo_staff" else None
+            )
     db.session.commit()
     lines = [f"{username:<10} {password}  ({role})" for username, password, role in logins]
     path = Path(current_app.instance_path) / "demo-logins.txt"

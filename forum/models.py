@@ -1,6 +1,7 @@
 """Every feature's models, imported so Alembic and create_all() see all tables."""
 
 from forum.auth.models import LoginSession, User
+from forum.badges.models import BadgeVerification, EmployeeBadge  # noqa: F401
 from forum.boards.models import Board, Post, Thread
 from forum.ideas.models import Idea, IdeaStatusChange, IdeaVote  # noqa: F401  (qa)
 from forum.mail.models import OutgoingMail

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields import BooleanField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -19,6 +20,8 @@ class ThreadForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Start thread")
+    # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
+    with_badge = BooleanField("Post with my employee badge", default=True)
 
 
 class ReplyForm(ForumForm):
@@ -27,6 +30,8 @@ class ReplyForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Post reply")
+    # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
+    with_badge = BooleanField("Post with my employee badge", default=True)
 
 
 class EditPostForm(ForumForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 from forum.auth.models import User
 from forum.db import utcnow
 from forum.extensions import db
+
+if TYPE_CHECKING:
+    from forum.badges.models import EmployeeBadge
 
 BOARD_KINDS = ("questions", "discussion", "ideas", "announcements")
 THREADS_PER_PAGE = 30
@@ -121,6 +125,12 @@ class Post(db.Model):
 
     thread: Mapped[Thread] = relationship(back_populates="posts", foreign_keys=[thread_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
+
+    # -- badges --
+    # The employee badge this post was written with (None: posted without one). It stays
+    # after the badge expires, so the post keeps "verified employee at the time".
+    badge_id: Mapped[int | None] = mapped_column(ForeignKey("employee_badges.id"), index=True)
+    badge: Mapped[EmployeeBadge | None] = relationship(lazy="joined")
 
     @property
     def url(self) -> str:

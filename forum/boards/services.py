@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from forum import events
 from forum.auth.models import User
+from forum.badges.models import EmployeeBadge
+from forum.badges.permissions import can_wear_badge
 from forum.boards import permissions
 from forum.boards.models import BOARD_KINDS, Board, Post, Thread
 from forum.db import utcnow
@@ -135,8 +137,10 @@ def preview(body: str) -> str:
     return render_markdown(check_body(body))
 
 
-def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
-    """Open a thread with its first post; the caller commits."""
+def start_thread(
+    board: Board, title: str, body: str, *, actor: User, badge: EmployeeBadge | None = None
+) -> Thread:
+    """Open a thread with its first post; the caller commits. `badge`: the actor's own, shown on the post."""
     if not permissions.can_start_thread(actor, board):
         if board.archived_at is not None:
             raise Forbidden("This board is archived: it takes no new threads.")
@@ -150,6 +154,7 @@ def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
     )  # fmt: skip
     db.session.add(thread)
     post = Post(thread=thread, author=actor, position=1, body_source=body, body_html=html, created_at=now)
+    post.badge = _checked_badge(actor, badge)
     db.session.add(post)
     db.session.flush()
     thread.last_post_id = post.id
@@ -162,8 +167,8 @@ def start_thread(board: Board, title: str, body: str, *, actor: User) -> Thread:
     return thread
 
 
-def reply(thread: Thread, body: str, *, actor: User) -> Post:
-    """Add a reply at the end of the thread; the caller commits."""
+def reply(thread: Thread, body: str, *, actor: User, badge: EmployeeBadge | None = None) -> Post:
+    """Add a reply at the end of the thread; the caller commits. `badge`: the actor's own, shown on the post."""
     if not permissions.can_reply(actor, thread):
         if thread.is_locked:
             reason = f" Reason: {thread.lock_reason}" if thread.lock_reason else ""
@@ -172,17 +177,20 @@ def reply(thread: Thread, body: str, *, actor: User) -> Post:
             raise Forbidden("This board is archived: it takes no new replies.")
         raise Forbidden("You cannot reply to this thread.")
     html = render_markdown(check_body(body))
+    badge = _checked_badge(actor, badge)
     now = utcnow()
     # Take the next position atomically, so two concurrent replies cannot collide.
     db.session.execute(update(Thread).where(Thread.id == thread.id).values(post_count=Thread.post_count + 1))
     db.session.refresh(thread, ["post_count"])
     post = Post(
         thread=thread, author=actor, position=thread.post_count, body_source=body,
-        body_html=html, created_at=now,
+        body_html=html, created_at=now, badge=badge,
     )  # fmt: skip
     db.session.add(post)
     db.session.flush()
     thread.reply_count += 1
+    if badge is not None:
+        thread.has_employee_reply = True
     thread.last_post_at = now
     thread.last_post_id = post.id
     thread.last_poster_id = actor.id
@@ -192,6 +200,13 @@ def reply(thread: Thread, body: str, *, actor: User) -> Post:
     actor.post_count += 1
     events.post_created.send(actor, post=post, thread=thread, is_new_thread=False)
     return post
+
+
+def _checked_badge(actor: User, badge: EmployeeBadge | None) -> EmployeeBadge | None:
+    """Employees choose per post whether to show their badge; nobody posts with another's."""
+    if badge is not None and not can_wear_badge(actor, badge):
+        raise Forbidden("You can post only with your own, active employee badge.", "with_badge")
+    return badge
 
 
 def edit_post(post: Post, body: str, *, actor: User, title: str | None = None) -> None:

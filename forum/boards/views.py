@@ -6,6 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from forum.badges.models import EmployeeBadge
+from forum.badges.permissions import active_badge
 from forum.boards import services
 from forum.boards.forms import EditPostForm, ReplyForm, ThreadForm
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE
@@ -26,6 +28,11 @@ def page_number(page_count: int) -> int:
         pages = "page" if page_count == 1 else "pages"
         abort(404, description=f"There is no page {page}: there are {page_count} {pages}.")
     return page
+
+
+def _chosen_badge(form: ThreadForm | ReplyForm) -> EmployeeBadge | None:
+    """The member's own active badge if they ticked "post with my badge"; no other field counts."""
+    return active_badge(current_user) if form.with_badge.data else None
 
 
 @bp.route("/")
@@ -72,7 +79,9 @@ def new_thread(slug: str) -> ResponseReturnValue:
                 services.check_title(form.title.data)
                 preview_html = services.preview(form.body.data)
             else:
-                thread = services.start_thread(board, form.title.data, form.body.data, actor=current_user)
+                thread = services.start_thread(
+                    board, form.title.data, form.body.data, actor=current_user, badge=_chosen_badge(form)
+                )
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -113,7 +122,7 @@ def reply(thread_id: int) -> ResponseReturnValue:
             if form.preview.data:
                 preview_html = services.preview(form.body.data)
             else:
-                post = services.reply(thread, form.body.data, actor=current_user)
+                post = services.reply(thread, form.body.data, actor=current_user, badge=_chosen_badge(form))
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)

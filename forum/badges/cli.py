@@ -1,0 +1,18 @@
+"""`flask badges notify-expiring`: warn members before their badge ends (run it daily from cron)."""
+
+from __future__ import annotations
+
+import click
+
+from forum.badges import services
+from forum.badges.views import bp
+from forum.extensions import db
+
+
+@bp.cli.command("notify-expiring")
+def notify_expiring() -> None:
+    """Tell members whose badge expires soon (once per badge), and forget used link addresses."""
+    told = services.notify_expiring()
+    forgotten = services.forget_old_addresses()
+    db.session.commit()
+    click.echo(f"Told {told} member(s) their badge expires soon; forgot {forgotten} old work address(es).")

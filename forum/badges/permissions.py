@@ -1,0 +1,46 @@
+"""Who is a verified employee, and who may grant or revoke badges: named predicates for services and Jinja."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from forum.badges.models import EmployeeBadge
+from forum.db import utcnow
+from forum.extensions import db
+
+
+def _is_member(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "id", None))
+
+
+def active_badge(user: Any) -> EmployeeBadge | None:
+    """The member's current badge (not expired, not revoked), the one lasting longest; else None."""
+    if not _is_member(user):
+        return None
+    return db.session.scalar(
+        select(EmployeeBadge)
+        .where(
+            EmployeeBadge.user_id == user.id,
+            EmployeeBadge.revoked_at.is_(None),
+            EmployeeBadge.expires_at > utcnow(),
+        )
+        .order_by(EmployeeBadge.expires_at.desc(), EmployeeBadge.id.desc())
+        .limit(1)
+    )
+
+
+def is_employee(user: Any) -> bool:
+    """A verified employee right now: holds a badge that has neither expired nor been revoked."""
+    return active_badge(user) is not None
+
+
+def can_wear_badge(user: Any, badge: EmployeeBadge | None) -> bool:
+    """May `user` post with `badge`? Only their own, and only while it is active."""
+    return badge is not None and _is_member(user) and badge.user_id == user.id and badge.is_active()
+
+
+def can_manage_badges(user: Any) -> bool:
+    """Moderators and admins grant and revoke badges (never their own: see services)."""
+    return _is_member(user) and bool(getattr(user, "is_moderator", False))
