@@ -313,3 +313,23 @@ def test_idea_page_for_moderators_has_unique_ids_and_labels(client):
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert '<label for="status">Status</label>' in page and '<label for="note">' in page
+
+
+def test_verified_employees_set_status_but_not_once_the_badge_is_revoked(client):
+    from forum.badges import services as badges
+    from tests.factories_badges import make_employee
+
+    thread = make_idea(make_ideas_board(), make_user())
+    employee = make_employee("jo_at_work")
+    login(client, employee)
+    response = client.post(
+        f"/t/{thread.id}/status", data={"status": "under_review", "note": "Asked the product team."}
+    )
+    assert response.status_code == 302
+    assert idea_of(thread).status == "under_review"
+    moderator = make_user(role="moderator")
+    badges.revoke_badge(employee, actor=moderator, reason="Left the company")
+    db.session.commit()
+    response = client.post(f"/t/{thread.id}/status", data={"status": "done", "note": "Shipped"})
+    assert response.status_code == 403
+    assert idea_of(thread).status == "under_review"

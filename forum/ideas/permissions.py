@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum.badges.permissions import is_employee
 from forum.boards.models import Thread
 from forum.boards.permissions import can_post, is_moderator_of
 
@@ -13,8 +14,8 @@ def is_idea(thread: Thread) -> bool:
 
 
 def can_set_idea_status(user: Any, thread: Thread | None = None) -> bool:
-    """Moderators now; the lead wires employees in here (badges' `is_employee`)."""
-    return is_moderator_of(user, thread.board if thread is not None else None)
+    """Moderators, and verified employees (the company's answer on its ideas board)."""
+    return is_moderator_of(user, thread.board if thread is not None else None) or is_employee(user)
 
 
 def can_vote_idea(user: Any, thread: Thread) -> bool:

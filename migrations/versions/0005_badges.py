@@ -1,7 +1,7 @@
 """Employee badges: badge grants, pending one-time verification links, and posts.badge_id
 
 Revision ID: 0005_badges
-Revises: 0001_foundation
+Revises: 0004_qa
 Create Date: 2026-11-23 15:58:14.669197
 
 """
@@ -12,7 +12,7 @@ import forum.db  # noqa: F401  (UTCDateTime in column types)
 
 # revision identifiers, used by Alembic.
 revision = '0005_badges'
-down_revision = '0001_foundation'
+down_revision = '0004_qa'
 branch_labels = None
 depends_on = None
 
