@@ -41,7 +41,7 @@ def _int_arg(name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or len(raw) > 12:
-        abort(400, description=f"?{name}= must be a revision number from the history, like ?{name}=12.")
+        abort(400, description=f"?{name}= must be a whole number, like ?{name}=12.")
     return int(raw)
 
 
@@ -130,6 +130,7 @@ def promote(thread_id: int) -> ResponseReturnValue:
                           "board_id": draft.thread.board_id})  # fmt: skip
     _board_choices(form)
     preview_html = None
+    status = 200
     if form.validate_on_submit():
         try:
             if form.preview.data:
@@ -143,13 +144,14 @@ def promote(thread_id: int) -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
+            status = error.status if error.status in (403, 409) else 422
         else:
             if preview_html is None:
                 db.session.commit()
                 flash("The page is created; the thread now links to it.", "success")
                 return redirect(page.url)
-    status = 409 if any("exists already" in e or "redirects there" in e for e in form.title.errors) else None
-    status = status or (422 if form.has_errors else 200)
+    if status == 200 and form.has_errors:
+        status = 422
     return (
         render_template(
             "wiki/promote.html", form=form, draft=draft, post_id=post_id, preview_html=preview_html
