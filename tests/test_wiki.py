@@ -450,3 +450,63 @@ def test_cli_rerender_rebuilds_html_and_links(runner):
     db.session.expire_all()
     assert "wikilink" in db.session.get(WikiRevision, page.current_revision_id).body_html
     assert db.session.scalar(select(WikiLink.target_slug)) == "other"
+
+
+def test_a_save_read_before_someone_elses_commit_is_still_a_conflict(app):
+    """The base check runs after locking the row, so a stale in-memory page cannot overwrite."""
+    from sqlalchemy.orm import Session
+
+    from forum.wiki import services
+
+    page = make_page(body="Original")
+    base = page.current_revision_id
+    alice, bob = make_editor("alice"), make_editor("bob")
+    # Bob saves through another connection while this session still holds the old page.
+    with Session(db.engine) as other:
+        services_page = other.get(WikiPage, page.id)
+        revision = WikiRevision(
+            page_id=page.id, number=2, author_id=bob.id, title=page.title, summary="bob",
+            body_source="Bob's text", body_html="<p>Bob's text</p>", size=10,
+        )  # fmt: skip
+        other.add(revision)
+        other.flush()
+        services_page.current_revision_id = revision.id
+        services_page.revision_count = 2
+        other.commit()
+    assert page.current_revision_id == base  # stale, as a real concurrent request would be
+    try:
+        services.edit_page(page, "Alice's text", actor=alice, base_revision_id=base)
+    except services.EditConflict as conflict:
+        assert conflict.current.body_source == "Bob's text"
+    else:
+        raise AssertionError("a stale save overwrote Bob's revision")
+    db.session.rollback()
+    assert [r.body_source for r in revisions_of(page)] == ["Original", "Bob's text"]
+
+
+def test_odd_addresses_and_numbers_never_500(client):
+    page = make_page()
+    login(client, make_editor())
+    for url in [
+        "/wiki/%00", "/wiki/%00/history", "/wiki/a%20b", "/wiki/" + "x" * 300, "/wiki?topic=%00",
+        f"{page.url}/revisions/99999999999999999999", f"{page.url}/diff?to=%C2%B2", f"{page.url}/diff?from=999999999999",
+        "/wiki/promote/99999999999999999999", "/wiki?page=%C2%B2", "/wiki/new?title=%00",
+    ]:  # fmt: skip
+        assert client.get(url).status_code in (200, 400, 404), url
+    for data in [
+        {"revision_id": "99999999999999999999"}, {"revision_id": "-5", "base_revision_id": "-1"},
+        {"revision_id": "²"}, {"revision_id": "1", "base_revision_id": "99999999999999999999"},
+    ]:  # fmt: skip
+        assert client.post(f"{page.url}/revert", data=data).status_code in (400, 404, 409, 422), data
+    for base in ("²", "99999999999999999999", "-1"):
+        response = client.post(
+            f"{page.url}/edit", data={"body": "New", "board_id": 0, "base_revision_id": base}
+        )
+        assert response.status_code == 409, base
+    for board_id in ("99999999999999999999", "x", "-1"):
+        response = client.post(
+            f"{page.url}/edit",
+            data={"body": "New", "board_id": board_id, "base_revision_id": page.current_revision_id},
+        )
+        assert response.status_code == 422, board_id
+    assert page.revision_count == 1

@@ -56,18 +56,19 @@ def _cases() -> list[tuple[str, str, str]]:
             old = "\n".join(" ".join(words[i : i + per_line]) for i in range(0, len(words), per_line))
             new = "\n".join(" ".join(shuffled[i : i + per_line]) for i in range(0, len(words), per_line))
             cases.append((f"v{vocabulary}-l{per_line}", old[:MAX_BODY_LENGTH], new[:MAX_BODY_LENGTH]))
-    few = [rng.choice("ab") for _ in range(1400)]
-    cases.append(("1400 lines of a/b", "\n".join(few), "\n".join(reversed(few))))
+    for lines in (1000, 1400):  # 1000 x 1000 lines is the largest exact match the budget allows
+        few = [rng.choice("ab") for _ in range(lines)]
+        cases.append((f"{lines} lines of a/b", "\n".join(few), "\n".join(reversed(few))))
     cases.append(("one word changed", "x " * 16000, "x " * 8000 + "y " + "x " * 7999))
     return cases
 
 
 @pytest.mark.parametrize(("name", "old", "new"), _cases(), ids=[c[0] for c in _cases()])
 def test_diffs_of_the_largest_pages_take_well_under_a_second(name, old, new):
-    started = time.perf_counter()
+    started = time.process_time()
     word_diff(old, new)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.8, f"{name}: {elapsed:.2f}s"
+    elapsed = time.process_time() - started
+    assert elapsed < 0.5, f"{name}: {elapsed:.2f}s of CPU"
     # Whatever the shortcuts, the diff still rebuilds both texts exactly (when nothing is folded).
     full = word_diff(old, new, context=None)
     assert rebuild(full, "old") == old and rebuild(full, "new") == new

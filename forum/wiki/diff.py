@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-EXACT_BUDGET = 2_000_000
+EXACT_BUDGET = 1_000_000
 CONTEXT_LINES = 3
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 

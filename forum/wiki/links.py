@@ -26,13 +26,14 @@ LINK_PATTERN = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]
 CODE_PATTERN = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$|(`+)[^`\n].*?\2", re.MULTILINE | re.DOTALL)
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: survive Markdown and nh3 as text
 PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+SLUG_PATTERN = re.compile(r"^[\w-]{1,200}$")
 ANCHOR = re.compile(r'<a class="wikilink" href="/wiki/([^"/?#]+)" title="([^"]*)">')
 
 
 def slugify(title: str) -> str:
     """Lowercase letters and digits of any script joined by dashes: "Reset your router" -> "reset-your-router"."""
     text = unicodedata.normalize("NFKC", title).casefold()
-    return re.sub(r"[\W_]+", "-", text).strip("-")[:200]
+    return re.sub(r"[\W_]+", "-", text).strip("-")[:200].rstrip("-")
 
 
 @dataclass(frozen=True)

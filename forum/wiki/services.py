@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from forum import events
@@ -25,7 +26,7 @@ from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.moderation import audit
 from forum.wiki import permissions
-from forum.wiki.links import Link, linked_slugs, mark_missing_links, render_wikitext, slugify
+from forum.wiki.links import SLUG_PATTERN, Link, linked_slugs, mark_missing_links, render_wikitext, slugify
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
 
 MAX_TITLE_LENGTH = 150
@@ -35,6 +36,7 @@ FORBIDDEN_TITLE_CHARACTERS = set("[]|")
 PAGES_PER_PAGE = 100
 REVISIONS_PER_PAGE = 50
 CHANGES_PER_PAGE = 50
+MAX_ID = 2**31 - 1  # ids are 32-bit integers; larger numbers in a URL are simply not found
 
 
 class EditConflict(Conflict):
@@ -123,6 +125,28 @@ def _board(board_id: int | None) -> Board | None:
 # -- writing -----------------------------------------------------------------------------------
 
 
+def _flush_or_conflict(message: str) -> None:
+    """Flush; a unique constraint hit by a concurrent save becomes a 409 (the caller rolls back)."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise Conflict(message, "title") from error
+
+
+def _lock(page: WikiPage) -> None:
+    """Lock the page row and re-read it, so the base-revision check sees the latest save.
+
+    Two editors starting from the same revision both pass a check made on rows read before
+    either saved; taking the row lock first (an UPDATE, which waits for the other
+    transaction on PostgreSQL and takes the write lock on SQLite) makes the second one see
+    the first one's revision and get an edit conflict instead of overwriting it.
+    """
+    db.session.execute(
+        update(WikiPage).where(WikiPage.id == page.id).values(revision_count=WikiPage.revision_count)
+    )
+    db.session.refresh(page)
+
+
 def _add_revision(page: WikiPage, *, title: str, body: str, summary: str, actor: User) -> WikiRevision:
     """Append a revision, make it current, refresh the link table and tell the listeners."""
     html, links = render_wikitext(body)
@@ -167,7 +191,7 @@ def create_page(
         source_post_id=source_post.id if source_post else None,
     )  # fmt: skip
     db.session.add(page)
-    db.session.flush()
+    _flush_or_conflict(f"Someone created a page at /wiki/{slug} at the same moment.")
     _add_revision(page, title=title, body=body, summary=summary or "Created the page", actor=actor)
     return page
 
@@ -182,6 +206,8 @@ def edit_page(
     summary = check_summary(summary)
     body = check_body(body)
     render_wikitext(body)
+    _lock(page)
+    check_can_edit(actor, page)
     if base_revision_id != page.current_revision_id:
         current = _current(page)
         if current.body_source == body:
@@ -209,11 +235,13 @@ def revert_page(
 ) -> WikiRevision:
     """Restore an old revision's text as a new revision with an automatic summary."""
     check_can_edit(actor, page)
-    revision = db.session.get(WikiRevision, revision_id)
+    revision = db.session.get(WikiRevision, revision_id) if 0 < revision_id <= MAX_ID else None
     if revision is None:
         raise NotFound(f"There is no revision {revision_id}.")
     if revision.page_id != page.id:
         raise Invalid(f"Revision {revision_id} belongs to another page, not to “{page.title}”.")
+    _lock(page)
+    check_can_edit(actor, page)
     if base_revision_id != page.current_revision_id:
         raise Conflict("The page changed since you looked at its history; look again before reverting.")
     if revision.id == page.current_revision_id:
@@ -235,6 +263,8 @@ def rename_page(page: WikiPage, new_title: str, *, actor: User, reason: str = ""
     check_can_edit(actor, page)
     title, slug = check_title(new_title)
     reason = check_summary(reason)
+    _lock(page)
+    check_can_edit(actor, page)
     if title == page.title:
         raise Invalid("That is the current title.", "title")
     old_title, old_slug = page.title, page.slug
@@ -249,6 +279,7 @@ def rename_page(page: WikiPage, new_title: str, *, actor: User, reason: str = ""
             delete(WikiRedirect).where(WikiRedirect.old_slug == slug, WikiRedirect.page_id == page.id)
         )
         page.slug = slug
+        _flush_or_conflict(f"Someone took the address /wiki/{slug} at the same moment.")
     page.title = title
     revision = _add_revision(page, title=title, body=_current(page).body_source, summary=summary, actor=actor)
     if slug != old_slug:
@@ -320,6 +351,8 @@ class PromotionDraft:
 
 def promotion_draft(thread_id: int, post_id: int | None, *, actor: User) -> PromotionDraft:
     """A new page's draft from a thread: the question, the accepted (or chosen) reply, credits."""
+    if not 0 < thread_id <= MAX_ID:
+        raise NotFound("There is no such thread; it may have been removed.")
     thread = get_thread(thread_id, viewer=actor)
     if not permissions.can_promote_thread(actor, thread):
         raise Forbidden(permissions.why_cannot_edit_wiki(actor) or "You cannot promote this thread.")
@@ -390,6 +423,8 @@ def _current(page: WikiPage) -> WikiRevision:
 
 def find_page(slug: str, *, viewer: object) -> tuple[WikiPage | None, str | None]:
     """(the page, None) or (None, the slug it now lives at, after a rename) or NotFound."""
+    if not SLUG_PATTERN.match(slug):
+        raise NotFound(f"There is no wiki page at /wiki/{slug}.")
     page = db.session.scalar(
         select(WikiPage)
         .options(
@@ -419,6 +454,8 @@ def get_page(slug: str, *, viewer: object) -> WikiPage:
 
 
 def get_revision(page: WikiPage, revision_id: int) -> WikiRevision:
+    if not 0 < revision_id <= MAX_ID:
+        raise NotFound(f"“{page.title}” has no revision {revision_id}.")
     revision = db.session.scalar(
         select(WikiRevision).options(joinedload(WikiRevision.author)).where(WikiRevision.id == revision_id)
     )

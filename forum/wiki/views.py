@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from forum.boards.models import Board
-from forum.boards.views import page_number
-from forum.errors import ServiceError
+from forum.errors import Conflict, ServiceError
 from forum.extensions import db
 from forum.wiki import permissions, services
 from forum.wiki.diff import word_diff
@@ -19,6 +19,10 @@ from forum.wiki.forms import PageForm, ReasonForm, RenameForm, RevertForm
 from forum.wiki.models import WikiPage, WikiRevision
 
 bp = Blueprint("wiki", __name__, url_prefix="/wiki")
+
+# Two people saving the same new title (or the same revision number) at the same moment: the
+# database's unique constraints catch the second one, which gets a 409 rather than a 500.
+RACE_MESSAGE = "Someone else saved this at the same moment. Nothing of yours was saved; please try again."
 
 
 @bp.record_once
@@ -31,16 +35,40 @@ def _setup(state: Any) -> None:
     app.jinja_env.globals["wiki_pages_for_thread"] = services.pages_for_thread
 
 
+def _commit(form: PageForm | RenameForm | RevertForm) -> bool:
+    """Commit; on a unique-constraint race, roll back and put the message on the form."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.form_errors.append(RACE_MESSAGE)
+        return False
+    return True
+
+
 def _board_choices(form: PageForm) -> None:
     boards = db.session.scalars(select(Board).order_by(Board.position, Board.id)).all()
     form.board_id.choices = [(0, "No topic")] + [(board.id, board.name) for board in boards]
+
+
+def page_number(page_count: int) -> int:
+    """?page=, checked against the number of pages (like the boards' own, but ASCII digits only:
+    str.isdigit() accepts "²", which int() refuses)."""
+    raw = request.args.get("page", "1")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        abort(400, description="The page number must be a whole number, like ?page=2.")
+    page = int(raw)
+    if page < 1 or page > page_count:
+        pages = "page" if page_count == 1 else "pages"
+        abort(404, description=f"There is no page {page}: there are {page_count} {pages}.")
+    return page
 
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         abort(400, description=f"?{name}= must be a whole number, like ?{name}=12.")
     return int(raw)
 
@@ -53,7 +81,7 @@ def index() -> ResponseReturnValue:
     topic_slug = request.args.get("topic")
     topic = None
     if topic_slug:
-        topic = db.session.scalar(select(Board).where(Board.slug == topic_slug))
+        topic = db.session.scalar(select(Board).where(Board.slug == topic_slug[:60].replace("\x00", "")))
         if topic is None:
             abort(404, description=f"There is no topic “{topic_slug}”.")
     total = services.count_pages(topic)
@@ -114,9 +142,10 @@ def new_page() -> ResponseReturnValue:
                 return render_template("wiki/edit.html", form=form, page=None), 409
         else:
             if preview_html is None:
-                db.session.commit()
-                flash("The page is created.", "success")
-                return redirect(page.url)
+                if _commit(form):
+                    flash("The page is created.", "success")
+                    return redirect(page.url)
+                return render_template("wiki/edit.html", form=form, page=None), 409
     status = 422 if form.has_errors else 200
     return render_template("wiki/edit.html", form=form, page=None, preview_html=preview_html), status
 
@@ -147,9 +176,10 @@ def promote(thread_id: int) -> ResponseReturnValue:
             status = error.status if error.status in (403, 409) else 422
         else:
             if preview_html is None:
-                db.session.commit()
-                flash("The page is created; the thread now links to it.", "success")
-                return redirect(page.url)
+                if _commit(form):
+                    flash("The page is created; the thread now links to it.", "success")
+                    return redirect(page.url)
+                status = 409
     if status == 200 and form.has_errors:
         status = 422
     return (
@@ -210,7 +240,8 @@ def edit_page(slug: str) -> ResponseReturnValue:
     preview_html = None
     if form.validate_on_submit():
         try:
-            base = int(form.base_revision_id.data) if (form.base_revision_id.data or "").isdigit() else None
+            raw_base = form.base_revision_id.data or ""
+            base = int(raw_base) if raw_base.isascii() and raw_base.isdigit() else None
             if form.preview.data:
                 preview_html = services.preview(form.body.data)
             else:
@@ -228,9 +259,10 @@ def edit_page(slug: str) -> ResponseReturnValue:
                 return render_template("wiki/edit.html", form=form, page=page), error.status
         else:
             if preview_html is None:
-                db.session.commit()
-                flash("Your changes are saved.", "success")
-                return redirect(page.url)
+                if _commit(form):
+                    flash("Your changes are saved.", "success")
+                    return redirect(page.url)
+                return render_template("wiki/edit.html", form=form, page=page), 409
     status = 422 if form.has_errors else 200
     return render_template("wiki/edit.html", form=form, page=page, preview_html=preview_html), status
 
@@ -303,7 +335,8 @@ def revert(slug: str) -> ResponseReturnValue:
         page, form.revision_id.data, actor=current_user, base_revision_id=form.base_revision_id.data,
         reason=form.reason.data or "",
     )  # fmt: skip
-    db.session.commit()
+    if not _commit(form):
+        raise Conflict(RACE_MESSAGE)
     flash(f"Reverted: revision #{revision.number} restores the earlier text.", "success")
     return redirect(url_for("wiki.history", slug=page.slug))
 
@@ -324,7 +357,9 @@ def rename(slug: str) -> ResponseReturnValue:
             page = services.get_page(old_slug, viewer=current_user)
             status = error.status if error.status in (403, 409) else 422
             return render_template("wiki/rename.html", page=page, form=form), status
-        db.session.commit()
+        if not _commit(form):
+            page = services.get_page(old_slug, viewer=current_user)
+            return render_template("wiki/rename.html", page=page, form=form), 409
         flash(f"Renamed. The old address /wiki/{old_slug} now redirects here.", "success")
         return redirect(page.url)
     return render_template("wiki/rename.html", page=page, form=form), 422 if form.has_errors else 200
