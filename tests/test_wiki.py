@@ -434,6 +434,15 @@ def test_deleted_pages_leave_lists(client):
     assert "Gone page" not in text(client.get("/wiki"))
     assert "Gone page" not in text(client.get("/wiki/changes"))
     assert client.get(page.url).status_code == 404
+    # Links to it turn red, and creating it again is refused while it can be restored.
+    make_page("Linking page", body="See [[Gone page]].")
+    assert "wikilink-missing" in text(client.get("/wiki/linking-page"))
+    login(client, make_editor("writer"))
+    response = client.post(
+        "/wiki/new", data={"title": "Gone page", "board_id": 0, "body": "x", "submit": "Save"}
+    )
+    assert response.status_code == 409 and "a moderator can restore it" in text(response)
+    client.post("/logout")
     login(client, moderator)
     assert "Deleted pages (moderators)" in text(client.get("/wiki"))
     assert "was deleted" in text(client.get(page.url))
