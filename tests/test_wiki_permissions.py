@@ -226,6 +226,9 @@ def test_moderator_actions_are_audited(people, action, undo, audit_action):
     assert (entry.action, entry.actor_id, entry.target_type, entry.target_id, entry.reason) == (
         audit_action, users["moderator"].id, "wiki_page", page.id, "too many edits",
     )  # fmt: skip
+    history = clients["anonymous"].get(f"/wiki/{slug}/history")
+    if action == "protect":
+        assert f"moddy</a> {audit_action} (too many edits)" in history.get_data(as_text=True)
     # Doing it twice is a conflict, not a second row.
     assert act(clients["moderator"]).status_code == 409
 

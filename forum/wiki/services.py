@@ -25,6 +25,7 @@ from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.moderation import audit
+from forum.moderation.models import AuditEntry
 from forum.wiki import permissions
 from forum.wiki.links import SLUG_PATTERN, Link, linked_slugs, mark_missing_links, render_wikitext, slugify
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
@@ -501,6 +502,19 @@ def links_here(page: WikiPage, limit: int = 100) -> list[WikiPage]:
             .where(WikiPage.deleted_at.is_(None))
             .distinct()
             .order_by(WikiPage.title)
+            .limit(limit)
+        )
+    )
+
+
+def moderation_log(page: WikiPage, limit: int = 50) -> list[AuditEntry]:
+    """Protections, deletions and restorations of this page, newest first (public fields only)."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .options(joinedload(AuditEntry.actor))
+            .where(AuditEntry.target_type == "wiki_page", AuditEntry.target_id == page.id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
             .limit(limit)
         )
     )

@@ -292,6 +292,7 @@ def history(slug: str) -> ResponseReturnValue:
     number = page_number(page_count)
     return render_template(
         "wiki/history.html", page=page, changes=services.page_history(page, number), number=number, page_count=page_count, redirects=services.redirects_to(page),
+        moderation=services.moderation_log(page),
     )  # fmt: skip
 
 
