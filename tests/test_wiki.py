@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from forum import events
 from forum.extensions import db
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
-from tests.factories import login, make_board
+from tests.factories import login, make_board, make_thread
 from tests.factories_wiki import edit, make_editor, make_page
 
 
@@ -519,3 +519,30 @@ def test_odd_addresses_and_numbers_never_500(client):
         )
         assert response.status_code == 422, board_id
     assert page.revision_count == 1
+
+
+def test_every_saved_revision_is_announced(app):
+    """wiki_page_edited goes out once per new revision (notifications and feeds listen)."""
+    from forum.wiki import services
+
+    editor = make_editor("alice")
+    thread = make_thread(title="Thread to promote", replies=1)
+    seen = []
+
+    def receiver(sender, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen.append(
+            (sender.username, kwargs["page"].slug, kwargs["revision"].number, kwargs["revision"].summary)
+        )
+
+    with events.wiki_page_edited.connected_to(receiver):
+        page = services.create_page("Signals", "One", actor=editor)
+        first = page.current_revision_id
+        services.edit_page(page, "Two", actor=editor, base_revision_id=first, summary="two")
+        services.revert_page(page, first, actor=editor, base_revision_id=page.current_revision_id)
+        services.rename_page(page, "Signals renamed", actor=editor)
+        services.protect_page(make_page("Other", author=editor), actor=make_editor("moddy", role="moderator"))
+        services.promote_thread(thread.id, None, actor=editor, title="Promoted", body="Text")
+        db.session.commit()
+    assert [(number, summary.split(" ")[0]) for _, _, number, summary in seen] == [
+        (1, "Created"), (2, "two"), (3, "Reverted"), (4, "Renamed"), (1, "Created"), (1, "Promoted"),
+    ]  # fmt: skip

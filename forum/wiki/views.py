@@ -291,9 +291,14 @@ def history(slug: str) -> ResponseReturnValue:
     page_count = max(1, -(-page.revision_count // services.REVISIONS_PER_PAGE))
     number = page_number(page_count)
     return render_template(
-        "wiki/history.html", page=page, changes=services.page_history(page, number), number=number, page_count=page_count, redirects=services.redirects_to(page),
+        "wiki/history.html",
+        page=page,
+        changes=services.page_history(page, number),
+        number=number,
+        page_count=page_count,
+        redirects=services.redirects_to(page),
         moderation=services.moderation_log(page),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/<slug>/revisions/<int:revision_id>")
