@@ -8,6 +8,7 @@ import time
 import html5lib
 import pytest
 
+from forum.errors import Invalid
 from forum.markup import MAX_BODY_LENGTH
 from forum.wiki.diff import word_diff
 from forum.wiki.links import find_links, render_wikitext, slugify
@@ -100,3 +101,14 @@ def test_links_in_attributes_stay_text():
     assert set(image.attrib) == {"alt", "src"} and image.attrib["alt"] == 'Evil" onload="x'
     [link] = document.iter("a")
     assert link.attrib["title"] == "T" and "class" not in link.attrib
+
+
+def test_a_hub_page_may_hold_many_links_but_not_unlimited():
+    html, links = render_wikitext(" ".join(f"[[Page {n}]]" for n in range(300)))
+    assert len(links) == 300 and str(html).count('class="wikilink"') == 300
+    with pytest.raises(Invalid, match="at most 300 other pages"):
+        render_wikitext(" ".join(f"[[Page {n}]]" for n in range(301)))
+    with pytest.raises(Invalid, match="“\\[” characters"):
+        render_wikitext("[[Page]] " + "[" * 501)
+    with pytest.raises(Invalid, match="NUL"):
+        render_wikitext("[[Page]] \x00")

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from forum.errors import Invalid
-from forum.markup import check_markdown_source, render_markdown
+from forum.markup import MAX_BODY_LENGTH, render_markdown
 
 MAX_LINKS = 300
 LINK_PATTERN = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]")
@@ -77,8 +77,14 @@ def _split_code(source: str) -> tuple[list[str], list[str]]:
 
 
 def render_wikitext(source: str, field: str = "body") -> tuple[Markup, list[Link]]:
-    """Markdown with wiki links -> (sanitized HTML, the distinct links), or raise Invalid."""
-    check_markdown_source(source, field)
+    """Markdown with wiki links -> (sanitized HTML, the distinct links), or raise Invalid.
+
+    The length limit applies to the text as written; render_markdown then applies its own
+    checks (NUL, the "[" limit) to the text it actually parses, where each link is a
+    placeholder, so a hub page may hold up to MAX_LINKS links.
+    """
+    if len(source) > MAX_BODY_LENGTH:
+        raise Invalid(f"This is {len(source):,} characters long; the limit is {MAX_BODY_LENGTH:,}.", field)
     source = source.replace(_OPEN, "").replace(_CLOSE, "")
     links: list[Link] = []
 
