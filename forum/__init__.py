@@ -53,11 +53,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from forum.mail.cli import bp as mail_cli
     from forum.security import register_security_headers
     from forum.templating import register_templating
+    from forum.wiki.cli import bp as wiki_cli
+    from forum.wiki.views import bp as wiki_bp
 
     for blueprint in (auth_bp, boards_bp, admin_bp, users_cli, boards_cli, posts_cli, mail_cli, demo_cli):
         app.register_blueprint(blueprint)
     app.register_blueprint(badges_bp)
     register_badges(app)
+    app.register_blueprint(wiki_bp)
+    app.register_blueprint(wiki_cli)
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from forum.auth.models import User
@@ -30,6 +30,9 @@ class WikiPage(db.Model):
     deleted_at: Mapped[datetime | None]
     # Set when the page was promoted from a thread.
     source_thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    # -- wiki --
+    # The reply a promoted page was built from (a plain id, like Thread.solution_post_id).
+    source_post_id: Mapped[int | None]
 
     board: Mapped[Board | None] = relationship()
     created_by: Mapped[User | None] = relationship()
@@ -64,3 +67,38 @@ class WikiRevision(db.Model):
 
     page: Mapped[WikiPage] = relationship(back_populates="revisions", foreign_keys=[page_id])
     author: Mapped[User | None] = relationship()
+
+
+# -- wiki --
+
+
+class WikiLink(db.Model):
+    """One [[link]] from a page's current text to a slug (which may not exist yet).
+
+    Rewritten whenever the page gets a new revision, so "what links here" is one query.
+    """
+
+    __tablename__ = "wiki_links"
+    __table_args__ = (UniqueConstraint("page_id", "target_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("wiki_pages.id"))
+    target_slug: Mapped[str] = mapped_column(String(200), index=True)
+    target_title: Mapped[str] = mapped_column(String(200))
+
+
+class WikiRedirect(db.Model):
+    """An old slug left behind by a rename: /wiki/<old_slug> redirects to the page."""
+
+    __tablename__ = "wiki_redirects"
+    __table_args__ = (Index("ix_wiki_redirects_page_id", "page_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_slug: Mapped[str] = mapped_column(String(200), unique=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("wiki_pages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The rename's revision, so history and the redirect explain each other.
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_revisions.id"))
+
+    page: Mapped[WikiPage] = relationship()
