@@ -153,16 +153,19 @@ def test_edit_unprotected_and_protected(people):
     assert clients["other member"].get(f"{page.url}/edit").status_code == 403
 
 
-def test_employee_hook_lets_employees_edit_protected_pages(people, monkeypatch):
-    users, _ = people
+def test_verified_employees_edit_protected_pages(people):
+    from tests.factories_badges import make_badge
+
+    users, clients = people
     page = make_page(author=users["member"])
     page.protected_at = utcnow()
     db.session.commit()
     assert not permissions.can_edit_page(users["other member"], page)
-    # The employee-badge feature replaces this hook; here it stands in for it.
-    monkeypatch.setattr(permissions, "is_employee", lambda user: user.username == "other")
+    make_badge(users["other member"])
     assert permissions.can_edit_page(users["other member"], page)
     assert not permissions.can_edit_page(users["member"], page)
+    assert clients["other member"].get(f"{page.url}/edit").status_code == 200
+    assert clients["member"].get(f"{page.url}/edit").status_code == 403
 
 
 def test_revert(people):

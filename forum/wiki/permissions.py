@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 
+from forum.badges import permissions as badge_permissions
 from forum.boards.models import Thread
 from forum.boards.permissions import can_post, can_see_thread, is_moderator_of
 from forum.db import utcnow
@@ -27,8 +28,8 @@ def _is_member(user: Any) -> bool:
 
 
 def is_employee(user: Any) -> bool:
-    """Employees may edit protected pages. A hook: the employee-badge feature wires it up."""
-    return False
+    """Verified employees (an active badge) may edit protected pages."""
+    return badge_permissions.is_employee(user)
 
 
 def is_wiki_moderator(user: Any) -> bool:
