@@ -54,6 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
     _register_mail_drain(app)
+    from forum.notifications.views import init_app as init_notifications
+
+    init_notifications(app)  # blueprint, CLI, signal receivers, drain (issue #7)
     return app
 
 
