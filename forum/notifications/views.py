@@ -50,14 +50,13 @@ def _register_drain(app: Flask) -> None:
     def drain_notifications(response: Response) -> Response:
         if request.method != "POST" or not app.config["NOTIFICATION_DRAIN_AFTER_REQUEST"]:
             return response
-        now = time.monotonic()
-        if now - state["last"] < float(app.config["NOTIFICATION_DRAIN_INTERVAL"]):
+        if time.monotonic() - state["last"] < float(app.config["NOTIFICATION_DRAIN_INTERVAL"]):
             return response
-        state["last"] = now
 
         def drain() -> None:
             from forum.mail.services import send_pending
 
+            state["last"] = time.monotonic()
             with app.app_context():
                 if services.send_immediate_batches():
                     send_pending()
