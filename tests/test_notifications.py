@@ -356,8 +356,22 @@ def test_notifications_page_has_a_query_bound(people, count_queries):
     people.c.ann.get("/notifications")
     with count_queries() as counter:
         response = people.c.ann.get("/notifications")
-    assert response.status_code == 200 and response.get_data(as_text=True).count('<li class="notification') == 30
+    assert (
+        response.status_code == 200 and response.get_data(as_text=True).count('<li class="notification') == 30
+    )
     assert counter.count <= 8, counter.report()
-    assert people.c.ann.get("/notifications?page=2").get_data(as_text=True).count('<li class="notification') == 10
+    assert (
+        people.c.ann.get("/notifications?page=2").get_data(as_text=True).count('<li class="notification')
+        == 10
+    )
     assert people.c.ann.get("/notifications?page=9").status_code == 404
     assert people.c.ann.get("/notifications?page=x").status_code == 400
+
+
+def test_a_moderator_action_on_your_account(people):
+    moderator = make_user("mod_max", role="moderator")
+    audit.record(moderator, "silence_user", target_type="user", target_id=people.bob.id, reason="Rude",
+                 affected_user=people.bob)  # fmt: skip
+    db.session.commit()
+    page = people.c.bob.get("/notifications").get_data(as_text=True)
+    assert "A moderator took an action concerning you: silence user. Reason: Rude" in page

@@ -206,3 +206,10 @@ def test_reset_request_without_csrf_is_refused_and_sends_nothing(client, smtp_se
     assert (
         smtp_server.messages == [] and db.session.scalar(db.select(db.func.count(PasswordResetToken.id))) == 0
     )
+
+
+def test_reset_mail_is_capped_per_account_but_the_answer_stays_the_same(client, smtp_server):
+    make_user("mona", email="mona@example.org")
+    responses = [request_reset(client, "mona@example.org") for _ in range(5)]
+    assert {r.status_code for r in responses} == {302}
+    assert len(smtp_server.messages_to("mona@example.org")) == 3

@@ -187,3 +187,14 @@ def test_board_watch_mail_with_make_board(client, runner, smtp_server):
     send_batches(runner)
     [message] = smtp_server.messages_to("carol@example.org")
     assert "started “New phone thread” in Phones" in message["Subject"]
+
+
+def test_a_display_name_with_a_line_break_cannot_add_mail_headers(client, runner, smtp_server):
+    ann = make_confirmed_user("ann")
+    thread = make_thread(author=ann, title="Header injection")
+    make_reply(thread, make_user("eve", display_name="Eve\r\nBcc: victim@example.org"), "Hello")
+    age_notifications(ann, minutes=5)
+    send_batches(runner)
+    [message] = smtp_server.messages
+    assert message["Bcc"] is None and "victim" not in str(message["To"])
+    assert message["Subject"] == "[Roundabout] Eve Bcc: victim@example.org replied in “Header injection”"

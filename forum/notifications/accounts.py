@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from forum.auth import services as accounts
 from forum.auth.models import User
@@ -25,6 +25,7 @@ from forum.notifications.models import PasswordResetToken
 
 CONFIRM_SALT = "confirm-email"
 RESET_LIFETIME = timedelta(hours=1)
+MAX_RESETS_PER_HOUR = 3  # per account, so nobody can flood someone's inbox with reset mail
 INVALID_CONFIRMATION = "This confirmation link is invalid or has expired; ask for a new one from any page."
 INVALID_RESET = "This reset link is invalid, was used already, or has expired; ask for a new one."
 
@@ -77,8 +78,15 @@ def request_password_reset(address: str) -> None:
     user = db.session.scalar(select(User).where(User.email == address)) if address else None
     if user is None or user.deleted_at is not None:
         return
-    token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - RESET_LIFETIME)
+    )
+    if (recent or 0) >= MAX_RESETS_PER_HOUR:
+        return  # the same answer as always; the links already sent still work
+    token = secrets.token_urlsafe(32)  # 256 bits
     db.session.add(
         PasswordResetToken(
             user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + RESET_LIFETIME

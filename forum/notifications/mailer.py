@@ -56,7 +56,7 @@ def queue_member_mail(user: User, template: str, subject: str, **context: Any) -
     )
     queue_mail(
         user.email,
-        subject,
+        " ".join(subject.split())[:300],  # one line: names and titles never add headers
         render_template(f"mail/{template}.txt", **context),
         render_template(f"mail/{template}.html", **context),
         {

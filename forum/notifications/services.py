@@ -298,8 +298,10 @@ def describe(notification: Notification, viewer: User) -> Shown:
         return Shown(n, f"Your employee badge {n.detail}. Ask an administrator to renew it.", None, "")
     if n.kind == "moderation":
         visible = thread is not None and permissions.can_see_thread(viewer, thread)
-        where = f" in {_title(thread)}" if visible else ""
         url = (post.url if post is not None else thread.url) if visible and thread is not None else None
+        if thread is None:
+            return Shown(n, f"A moderator took an action concerning you: {n.detail}", url, "")
+        where = f" in {_title(thread)}" if visible else ""
         return Shown(n, f"A moderator acted on your content{where}: {n.detail}", url, "")
     if not can_see(viewer, thread=thread, post=post, wiki_page=page, kind=n.kind):
         return Shown(n, "This notification is about content that is no longer available.", None, "")
@@ -340,7 +342,15 @@ def list_notifications(user: User, page: int) -> list[Shown]:
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)
     ).all()
+    _load_wiki_pages(list(rows))
     return [describe(n, user) for n in rows]
+
+
+def _load_wiki_pages(rows: list[Notification]) -> None:
+    """One query for the wiki pages of a list, so describe() finds them in the session."""
+    ids = {n.wiki_page_id for n in rows if n.wiki_page_id}
+    if ids:
+        db.session.scalars(select(WikiPage).where(WikiPage.id.in_(ids))).all()
 
 
 def count_notifications(user: User) -> int:
@@ -412,29 +422,44 @@ def email_delay() -> timedelta:
     return timedelta(seconds=int(current_app.config["NOTIFICATION_EMAIL_DELAY"]))
 
 
-def _pending_for(user: User) -> list[Notification]:
-    return list(
+def _claim_pending(user: User, now: datetime) -> list[Notification]:
+    """Take the user's pending notifications for one mail.
+
+    The UPDATE ... RETURNING claims the rows atomically, so two drains running at once
+    (cron and an app worker) never mail the same notification twice.
+    """
+    ids = list(
+        db.session.scalars(
+            update(Notification)
+            .where(Notification.user_id == user.id, Notification.email_pending.is_(True))
+            .values(email_pending=False, emailed_at=now)
+            .returning(Notification.id)
+        )
+    )
+    if not ids:
+        return []
+    rows = list(
         db.session.scalars(
             select(Notification)
             .options(
                 joinedload(Notification.actor), joinedload(Notification.post), joinedload(Notification.thread)
             )
-            .where(Notification.user_id == user.id, Notification.email_pending.is_(True))
+            .where(Notification.id.in_(ids))
             .order_by(Notification.created_at, Notification.id)
+            .execution_options(populate_existing=True)
         )
     )
+    _load_wiki_pages(rows)
+    return rows
 
 
 def _mail_batch(user: User, mode: str, now: datetime) -> bool:
     """Mail the user's pending notifications (unread, still visible) in one message."""
     from forum.notifications import mailer
 
-    pending = _pending_for(user)
+    pending = _claim_pending(user, now)
     shown = [describe(n, user) for n in pending if n.read_at is None]
     shown = [item for item in shown if item.url is not None or item.notification.kind == "badge_expiring"]
-    for notification in pending:
-        notification.email_pending = False
-        notification.emailed_at = now
     if not shown or not wants_email(user):
         return False
     mailer.queue_notifications_mail(user, shown, digest=(mode == "digest"))
