@@ -375,3 +375,22 @@ def test_a_moderator_action_on_your_account(people):
     db.session.commit()
     page = people.c.bob.get("/notifications").get_data(as_text=True)
     assert "A moderator took an action concerning you: silence user. Reason: Rude" in page
+
+
+def test_deleting_or_hiding_a_post_takes_its_notifications_off_the_bell(people):
+    thread = start_thread(people.c.ann, people.board, "Withdrawn notifications")
+    post_id = reply(people.c.bob, thread, "Oops, wrong thread @carol")
+    assert bell(people.c.ann) == 1 and bell(people.c.carol) == 1
+    assert people.c.bob.post(f"/p/{post_id}/delete").status_code == 302
+    assert bell(people.c.ann) == 0 and bell(people.c.carol) == 0
+    assert notifications_of(people.ann) == []
+    # A moderator hiding a post: readers' notices go, the author's moderation notice stays.
+    moderator = make_user("mod_mo", role="moderator")
+    post_id = reply(people.c.bob, thread, "Spam for @carol")
+    post = db.session.get(Post, post_id)
+    post.hidden_at = utcnow()
+    audit.record(moderator, "hide_post", target_type="post", target_id=post.id, reason="Spam",
+                 affected_user=people.bob)  # fmt: skip
+    db.session.commit()
+    assert bell(people.c.ann) == 0 and bell(people.c.carol) == 0
+    assert [n.kind for n in notifications_of(people.bob)] == ["moderation"]

@@ -213,3 +213,12 @@ def test_reset_mail_is_capped_per_account_but_the_answer_stays_the_same(client, 
     responses = [request_reset(client, "mona@example.org") for _ in range(5)]
     assert {r.status_code for r in responses} == {302}
     assert len(smtp_server.messages_to("mona@example.org")) == 3
+
+
+def test_resend_returns_to_the_local_page_only(client):
+    login(client, make_user("rolf"))
+    back = client.post("/confirm-email/resend", headers={"Referer": "http://localhost/b/some-board?page=2"})
+    assert back.headers["Location"] == "/b/some-board?page=2"
+    for referer in ("https://evil.example/phish", "http://localhost//evil.example", "javascript:alert(1)"):
+        response = client.post("/confirm-email/resend", headers={"Referer": referer})
+        assert response.headers["Location"] == "/"

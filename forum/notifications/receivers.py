@@ -27,6 +27,10 @@ def on_post_edited(sender: User, *, post: Post, **_: Any) -> None:
     services.notify_post_edit(post, actor=sender)
 
 
+def on_post_deleted(sender: User, *, post: Post, **_: Any) -> None:
+    services.withdraw_for_post(post)
+
+
 def on_solution_marked(sender: User, *, thread: Thread, post: Post | None, **_: Any) -> None:
     if post is not None:
         services.notify(post.author, "solution", actor=sender, thread=thread, post=post)
@@ -42,14 +46,16 @@ def on_wiki_page_edited(sender: User | None, *, page: Any, revision: Any = None,
 
 def on_moderation_action(sender: User | None, *, entry: Any, affected_user: User | None, **_: Any) -> None:
     """Tell members when a moderator acts on their content (never the moderator themself)."""
-    if affected_user is None or (sender is not None and sender.id == affected_user.id):
-        return
     post = thread = None
     if entry.target_type == "post" and entry.target_id:
         post = db.session.get(Post, entry.target_id)
         thread = post.thread if post is not None else None
     elif entry.target_type == "thread" and entry.target_id:
         thread = db.session.get(Thread, entry.target_id)
+    if post is not None and not post.is_visible:
+        services.withdraw_for_post(post)  # hidden or deleted: notices about it go from bells
+    if affected_user is None or (sender is not None and sender.id == affected_user.id):
+        return
     action = str(entry.action).replace("_", " ")
     detail = action + (f". Reason: {entry.reason}" if entry.reason else ".")
     services.notify(affected_user, "moderation", actor=None, thread=thread, post=post, detail=detail)
@@ -72,6 +78,7 @@ def on_badge_expiring(sender: Any, *, user: User, badge: Any, expires_at: dateti
 RECEIVERS = (
     (events.post_created, on_post_created),
     (events.post_edited, on_post_edited),
+    (events.post_deleted, on_post_deleted),
     (events.solution_marked, on_solution_marked),
     (events.post_voted, on_post_voted),
     (events.wiki_page_edited, on_wiki_page_edited),

@@ -270,6 +270,31 @@ def notify_wiki_edit(page: WikiPage, *, editor: User | None) -> int:
     return count
 
 
+def withdraw_for_post(post: Post) -> int:
+    """A post was deleted or hidden: drop the unread notifications that point at it.
+
+    Moderation notices stay (they tell the author what happened to their post). Rows that
+    remain are re-checked whenever shown or mailed, so nothing leaks either way.
+    """
+    rows = list(
+        db.session.scalars(
+            select(Notification).where(
+                Notification.post_id == post.id,
+                Notification.read_at.is_(None),
+                Notification.kind != "moderation",
+            )
+        )
+    )
+    users = {row.user_id for row in rows}
+    for row in rows:
+        db.session.delete(row)
+    if users:
+        db.session.flush()
+        for user in db.session.scalars(select(User).where(User.id.in_(users))):
+            refresh_unread_count(user)
+    return len(rows)
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 

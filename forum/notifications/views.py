@@ -183,16 +183,19 @@ def resend_confirmation() -> ResponseReturnValue:
         accounts.queue_confirmation_mail(current_user)
         db.session.commit()
         flash(f"We sent a new confirmation link to {current_user.email}.", "success")
-    return redirect(request.referrer if _local(request.referrer) else "/")
+    return redirect(_back())
 
 
-def _local(url: str | None) -> bool:
+def _back() -> str:
+    """The local page the button was pressed on (from Referer), else the front page."""
+    from urllib.parse import urlsplit
+
     from forum.auth.views import safe_next
 
-    if not url:
-        return False
-    base = request.host_url
-    return url.startswith(base) and safe_next("/" + url[len(base) :]) != "/"
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc != request.host:
+        return "/"
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
