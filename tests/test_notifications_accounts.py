@@ -222,3 +222,14 @@ def test_resend_returns_to_the_local_page_only(client):
     for referer in ("https://evil.example/phish", "http://localhost//evil.example", "javascript:alert(1)"):
         response = client.post("/confirm-email/resend", headers={"Referer": referer})
         assert response.headers["Location"] == "/"
+
+
+@pytest.fixture
+def rate_limited(app_config):
+    app_config["RATELIMIT_ENABLED"] = True
+
+
+def test_reset_requests_are_rate_limited_per_ip(rate_limited, client, smtp_server):
+    statuses = [request_reset(client, f"someone{number}@example.org").status_code for number in range(6)]
+    assert statuses == [302] * 5 + [429]
+    assert client.get("/reset-password").status_code == 200  # reading the form is not limited
