@@ -394,3 +394,14 @@ def test_deleting_or_hiding_a_post_takes_its_notifications_off_the_bell(people):
     db.session.commit()
     assert bell(people.c.ann) == 0 and bell(people.c.carol) == 0
     assert [n.kind for n in notifications_of(people.bob)] == ["moderation"]
+
+
+def test_pages_parse_as_html5_without_errors(people):
+    import html5lib
+
+    thread = start_thread(people.c.ann, people.board, "Parse me please")
+    reply(people.c.bob, thread, "Hello @ann")
+    for url in ("/notifications", "/notifications/settings", thread.url, people.board.url, "/"):
+        parser = html5lib.HTMLParser()
+        parser.parse(people.c.ann.get(url).get_data(as_text=True))
+        assert parser.errors == [], url

@@ -13,7 +13,7 @@ EMAIL_CHOICES = [
 ]
 LEVEL_CHOICES = [
     SelectChoice("watching", "Watching: every new post"),
-    SelectChoice("normal", "Normal: only mentions and quotes of me"),
+    SelectChoice("normal", "Normal: only what is about me (mentions, quotes)"),
     SelectChoice("muted", "Muted: nothing at all"),
 ]
 
