@@ -8,6 +8,7 @@ post hidden or deleted later does not leak through an old notification.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,27 +155,57 @@ def notify(
 ) -> Notification | None:
     """Add one notification, unless it would go to the actor, a deleted account, or about
     content the recipient cannot see. The caller commits."""
-    if user.deleted_at is not None or (actor is not None and actor.id == user.id):
-        return None
+    rows = notify_many(
+        [user], kind, actor=actor, thread=thread, post=post, wiki_page=wiki_page, detail=detail
+    )
+    return rows[0] if rows else None
+
+
+def notify_many(
+    users: Iterable[User],
+    kind: str,
+    *,
+    actor: User | None = None,
+    thread: Thread | None = None,
+    post: Post | None = None,
+    wiki_page: WikiPage | None = None,
+    detail: str = "",
+) -> list[Notification]:
+    """One notification each for distinct `users`, with the rules of notify().
+
+    One INSERT for all rows and one UPDATE for the unread counters, so a post in a board
+    with hundreds of watchers stays a few statements.
+    """
     if thread is None and post is not None:
         thread = post.thread
-    if kind != "moderation" and not can_see(user, thread=thread, post=post, wiki_page=wiki_page, kind=kind):
-        return None
-    notification = Notification(
-        user_id=user.id,
-        kind=kind,
-        actor_id=actor.id if actor else None,
-        thread_id=thread.id if thread else None,
-        post_id=post.id if post else None,
-        wiki_page_id=wiki_page.id if wiki_page else None,
-        detail=detail[:600],
-        created_at=utcnow(),
-        email_pending=wants_email(user),
-    )
-    db.session.add(notification)
-    user.unread_notification_count = User.unread_notification_count + 1
+    now = utcnow()
+    rows = [
+        Notification(
+            user_id=user.id,
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            thread_id=thread.id if thread else None,
+            post_id=post.id if post else None,
+            wiki_page_id=wiki_page.id if wiki_page else None,
+            detail=detail[:600],
+            created_at=now,
+            email_pending=wants_email(user),
+        )
+        for user in users
+        if user.deleted_at is None
+        and (actor is None or actor.id != user.id)
+        and (kind == "moderation" or can_see(user, thread=thread, post=post, wiki_page=wiki_page, kind=kind))
+    ]
+    if not rows:
+        return []
+    db.session.add_all(rows)
     db.session.flush()
-    return notification
+    db.session.execute(
+        update(User)
+        .where(User.id.in_([row.user_id for row in rows]))
+        .values(unread_notification_count=User.unread_notification_count + 1)
+    )
+    return rows
 
 
 def quoted_usernames(html: str) -> set[str]:
@@ -195,9 +226,9 @@ def notify_post(post: Post, thread: Thread, *, actor: User, is_new_thread: bool)
     sent = _notify_mentions(post, thread, actor=actor)
     kind = "new_thread" if is_new_thread else "new_post"
     ids = [uid for uid in thread_watchers(thread) if uid != actor.id and uid not in sent]
-    for user in db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []:
-        if notify(user, kind, actor=actor, thread=thread, post=post):
-            sent.add(user.id)
+    if ids:
+        users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+        sent.update(row.user_id for row in notify_many(users, kind, actor=actor, thread=thread, post=post))
     return len(sent)
 
 
@@ -263,11 +294,10 @@ def notify_wiki_edit(page: WikiPage, *, editor: User | None) -> int:
     if editor is not None and editor.watch_on_post:
         watch_by_default(editor, "wiki", page.id)
     ids = [uid for uid in watchers("wiki", page.id) if editor is None or uid != editor.id]
-    count = 0
-    for user in db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []:
-        if notify(user, "wiki_edit", actor=editor, wiki_page=page):
-            count += 1
-    return count
+    if not ids:
+        return 0
+    users = db.session.scalars(select(User).where(User.id.in_(ids))).all()
+    return len(notify_many(users, "wiki_edit", actor=editor, wiki_page=page))
 
 
 def withdraw_for_post(post: Post) -> int:
