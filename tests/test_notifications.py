@@ -405,3 +405,15 @@ def test_pages_parse_as_html5_without_errors(people):
         parser = html5lib.HTMLParser()
         parser.parse(people.c.ann.get(url).get_data(as_text=True))
         assert parser.errors == [], url
+
+
+def test_replying_keeps_a_level_chosen_before(people):
+    thread = start_thread(people.c.ann, people.board, "Chosen level stays")
+    people.c.carol.post(f"/watch/thread/{thread.id}", data={"level": "muted"})
+    reply(people.c.carol, thread, "One remark, then I mute it")
+    reply(people.c.bob, thread, "More talk")
+    assert notifications_of(people.carol) == []
+    level = db.session.scalar(
+        db.select(Watch.level).where(Watch.user_id == people.carol.id, Watch.target_id == thread.id)
+    )
+    assert level == "muted"
