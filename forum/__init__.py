@@ -67,6 +67,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_templating(app)
     _register_qa(app)
     _register_mail_drain(app)
+    from forum.notifications.views import init_app as init_notifications
+
+    init_notifications(app)  # blueprint, CLI, signal receivers, drain (issue #7)
     return app
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 import threading
+from xml.etree.ElementTree import Element
 
 import markdown
+import markdown.treeprocessors
+import markdown.util
 import nh3
 from markupsafe import Markup
 from pygments.token import STANDARD_TYPES
@@ -39,6 +42,7 @@ ALLOWED_ATTRIBUTES = {
 # Classes are allowed per tag through allowed_classes (never as a free "class" attribute).
 PYGMENTS_CLASSES = {name for name in STANDARD_TYPES.values() if name}
 ALLOWED_CLASSES = {
+    "a": {"mention"},
     "span": PYGMENTS_CLASSES | {"mention"},
     "div": {"highlight", "quote-attribution"},
     "code": {"highlight"},
@@ -47,6 +51,9 @@ ALLOWED_CLASSES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc noopener"
 
+# @username (the account name rules of forum.auth.services), not inside a word or an address.
+MENTION_PATTERN = r"(?<![\w@/.+-])@([A-Za-z0-9_]{3,30})(?![\w@])"
+_MENTION_LINK = re.compile(r'<a (?=[^>]*class="mention")[^>]*href="/u/([a-z0-9_]{3,30})"')
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
@@ -56,6 +63,58 @@ class _NoRawHTML(markdown.Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
+
+
+_MENTION = re.compile(MENTION_PATTERN)
+_NO_MENTIONS_INSIDE = {"a", "code", "pre"}
+
+
+class _MentionLinker(markdown.treeprocessors.Treeprocessor):
+    """Turn @name in text into a link to the profile, outside links and code."""
+
+    def run(self, root: Element) -> None:
+        self._walk(root)
+
+    def _walk(self, element: Element) -> None:
+        if element.tag in _NO_MENTIONS_INSIDE:
+            return
+        if element.text and "@" in element.text and not isinstance(element.text, markdown.util.AtomicString):
+            element.text, links = self._split(element.text)
+            for index, link in enumerate(links):
+                element.insert(index, link)
+        for child in list(element):
+            self._walk(child)
+            if child.tail and "@" in child.tail and not isinstance(child.tail, markdown.util.AtomicString):
+                child.tail, links = self._split(child.tail)
+                position = list(element).index(child) + 1
+                for offset, link in enumerate(links):
+                    element.insert(position + offset, link)
+
+    @staticmethod
+    def _split(text: str) -> tuple[str, list[Element]]:
+        """The text before the first mention, and link elements carrying the rest as tails."""
+        parts = _MENTION.split(text)  # [before, name, between, name, after...]
+        if len(parts) == 1:
+            return text, []
+        links = []
+        for index in range(1, len(parts), 2):
+            link = Element("a", {"href": f"/u/{parts[index].lower()}", "class": "mention"})
+            link.text = markdown.util.AtomicString(f"@{parts[index]}")
+            link.tail = parts[index + 1]
+            links.append(link)
+        return parts[0], links
+
+
+class _Mentions(markdown.Extension):
+    """@name links to the profile (notifications issue #7); never inside code or links."""
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        md.treeprocessors.register(_MentionLinker(md), "mentions", 5)  # after inline (20)
+
+
+def mentioned_usernames(html: str) -> list[str]:
+    """The usernames a rendered body links as @mentions, in order, without repeats."""
+    return list(dict.fromkeys(_MENTION_LINK.findall(html)))
 
 
 def _new_renderer() -> markdown.Markdown:
@@ -68,6 +127,7 @@ def _new_renderer() -> markdown.Markdown:
             "markdown.extensions.codehilite",
             "pymdownx.magiclink",
             _NoRawHTML(),
+            _Mentions(),
         ],
         extension_configs={
             "markdown.extensions.codehilite": {"css_class": "highlight", "guess_lang": False},

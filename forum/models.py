@@ -7,6 +7,7 @@ from forum.ideas.models import Idea, IdeaStatusChange, IdeaVote  # noqa: F401  (
 from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry
 from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
+from forum.notifications.models import Notification, PasswordResetToken, Watch  # noqa: F401
 from forum.wiki.models import WikiPage, WikiRevision
 
 __all__ = [

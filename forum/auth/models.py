@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.db import utcnow
@@ -78,6 +78,15 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+    # -- notifications --
+    # Email for notifications: immediate (batched a few minutes), digest (daily) or never.
+    notify_email: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    # Starting or replying to a thread watches it.
+    watch_on_post: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Kept by forum.notifications.services, so the header bell costs no query.
+    unread_notification_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_digest_at: Mapped[datetime | None]
 
 
 class LoginSession(db.Model):

@@ -16,6 +16,7 @@ from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db, login_manager
+from forum.notifications.accounts import queue_confirmation_mail
 
 bp = Blueprint("auth", __name__)
 
@@ -54,6 +55,7 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = services.register_user(form.username.data, form.email.data, form.password.data)
+            queue_confirmation_mail(user)  # issue #7: confirm the address before mailing notifications
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
