@@ -6,8 +6,8 @@ from forum.boards.models import Board, Post, Thread
 from forum.ideas.models import Idea, IdeaStatusChange, IdeaVote  # noqa: F401  (qa)
 from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry
-from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
 from forum.notifications.models import Notification, PasswordResetToken, Watch  # noqa: F401
+from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
 from forum.wiki.models import WikiPage, WikiRevision
 
 __all__ = [

@@ -82,7 +82,17 @@ def test_unknown_things_are_404_pages(member_client, url, status):
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("-1", 400), ("0", 404), ("abc", 400), ("1000000000", 404), ("2", 404), ("1.5", 400), ("", 400)],
+    [
+        ("-1", 400),
+        ("0", 404),
+        ("abc", 400),
+        ("1000000000", 404),
+        ("2", 404),
+        ("1.5", 400),
+        ("", 400),
+        ("²", 400),
+        ("%C2%B2", 400),
+    ],
 )
 def test_bad_page_numbers(client, query, status):
     thread = make_thread(title="Only one page")

@@ -42,3 +42,13 @@ def test_without_a_mail_server_mail_is_written_to_the_instance_folder(app, runne
 
     files = list((Path(app.instance_path) / "mail").glob("*.eml"))
     assert len(files) == 1 and b"Dev mail" in files[0].read_bytes()
+
+
+def test_a_malformed_message_does_not_stop_the_outbox(app, smtp_server):
+    services.queue_mail("bad@example.org", "Broken\nInjected: header", "text", "<p>text</p>")
+    services.queue_mail("good@example.org", "Fine", "text", "<p>text</p>")
+    db.session.commit()
+    sent, failed = services.send_pending()
+    assert (sent, failed) == (1, 1)
+    assert len(smtp_server.messages_to("good@example.org")) == 1
+    assert smtp_server.messages_to("bad@example.org") == []

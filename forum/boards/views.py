@@ -21,7 +21,7 @@ bp = Blueprint("boards", __name__)
 def page_number(page_count: int) -> int:
     """The ?page= argument, checked against the number of pages (400 or 404 otherwise)."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         abort(400, description="The page number must be a whole number, like ?page=2.")
     page = int(raw)
     if page < 1 or page > page_count:

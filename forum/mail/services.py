@@ -106,7 +106,9 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
     for mail in due:
         try:
             _deliver(build_message(mail))
-        except (OSError, smtplib.SMTPException) as error:
+        except (OSError, smtplib.SMTPException, ValueError) as error:
+            # ValueError: a header the email package refuses; that message is retried and
+            # given up after MAX_ATTEMPTS, but never stops the rest of the outbox.
             mail.attempts += 1
             mail.last_error = f"{type(error).__name__}: {error}"[:500]
             mail.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(mail.attempts, 10))
