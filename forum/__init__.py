@@ -50,6 +50,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (auth_bp, boards_bp, admin_bp, users_cli, boards_cli, posts_cli, mail_cli, demo_cli):
         app.register_blueprint(blueprint)
+    from forum.exchange.cli import bp as exchange_cli
+
+    app.register_blueprint(exchange_cli)
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)
