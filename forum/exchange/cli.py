@@ -77,8 +77,8 @@ def export_command(file: str, kind: str | None) -> None:
 @click.argument("directory", type=click.Path(file_okay=False))
 def static_site_command(directory: str) -> None:
     """Write a read-only HTML mirror of the public forum into DIRECTORY."""
-    from forum.exchange.static_site import write_static_site
+    from forum.exchange.static_site import count_visible_threads, write_static_site
 
-    with click.progressbar(length=0, label="Writing pages") as bar:
+    with click.progressbar(length=count_visible_threads(), label="Writing threads") as bar:
         pages = write_static_site(Path(directory), progress=bar.update)
     click.echo(f"Wrote {pages} pages to {directory}; open {Path(directory) / 'index.html'}.")
