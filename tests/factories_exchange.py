@@ -54,10 +54,10 @@ def row_counts() -> dict[str, int]:
 def empty_database() -> None:
     """Delete every row (children first), as if restoring into a new database."""
     db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(delete(table))
     if db.session.get_bind().dialect.name == "postgresql":
-        for table in db.metadata.sorted_tables:
-            if "id" in table.c:
-                db.session.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN id RESTART WITH 1"))
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
     db.session.commit()
