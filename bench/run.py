@@ -57,20 +57,22 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def flask(env: dict[str, str], *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess[str]:
+def flask(
+    env: dict[str, str], *args: str, check: bool = True, capture: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN / "flask"), "--app", "forum", *args], env=env, check=check, text=True,
                           capture_output=capture)  # fmt: skip
 
 
-def timed_child(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Run a command; (wall seconds, peak RSS in kB, exit status) of that process alone."""
+def timed_child(command: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
+    """Run a command; (wall seconds, CPU seconds, peak RSS in kB, exit status) of that process alone."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
         sys.stderr.write(process.stderr.read().decode() if process.stderr else "")
-    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
 def ensure_corpus(size: str) -> Path:
@@ -85,7 +87,9 @@ def ensure_corpus(size: str) -> Path:
 
 def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, str], dict[str, object]]:
     instance = DATA / size
-    env = dict(os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}")
+    env = dict(
+        os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}"
+    )
     figures: dict[str, object] = {}
     if reuse and (instance / "forum.db").exists():
         log(f"Reusing {instance / 'forum.db'} (--reuse): import not timed.")
@@ -94,19 +98,23 @@ def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, st
     instance.mkdir(parents=True)
     flask(env, "db", "upgrade")
     log(f"Importing {corpus.name} ({corpus.stat().st_size / 1e6:.0f} MB) ...")
-    seconds, peak_kb, status = timed_child([str(BIN / "flask"), "--app", "forum", "exchange", "import", str(corpus)], env)
+    command = [str(BIN / "flask"), "--app", "forum", "exchange", "import", str(corpus)]
+    seconds, cpu, peak_kb, status = timed_child(command, env)
     if status != 0:
         raise SystemExit("import failed")
-    figures.update(import_db_s=round(seconds, 1), import_peak_rss_mb=round(peak_kb / 1024))
-    log(f"  database import: {seconds:.1f} s, peak RSS {peak_kb / 1024:.0f} MB")
+    figures.update(
+        import_db_s=round(seconds, 1), import_db_cpu_s=round(cpu, 1), import_peak_rss_mb=round(peak_kb / 1024)
+    )
+    log(f"  database import: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak_kb / 1024:.0f} MB")
     for name, args in INDEX_COMMANDS:
         if flask(env, *args, "--help", check=False).returncode != 0:
             log(f"  {name}: skipped (this forum has no `flask {' '.join(args)}` yet)")
             figures[f"{name.replace(' ', '_')}_s"] = None
             continue
-        seconds, peak_kb, status = timed_child([str(BIN / "flask"), "--app", "forum", *args], env)
+        seconds, cpu, peak_kb, status = timed_child([str(BIN / "flask"), "--app", "forum", *args], env)
         figures[f"{name.replace(' ', '_')}_s"] = round(seconds, 1) if status == 0 else "failed"
-        log(f"  {name}: {seconds:.1f} s, peak RSS {peak_kb / 1024:.0f} MB")
+        figures[f"{name.replace(' ', '_')}_cpu_s"] = round(cpu, 1) if status == 0 else "failed"
+        log(f"  {name}: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak_kb / 1024:.0f} MB")
     create_user = (
         "from forum import create_app\nfrom forum.auth import services\nfrom forum.extensions import db\n"
         "app = create_app()\nwith app.app_context():\n"
@@ -166,7 +174,9 @@ for who in ("anonymous", "member"):
         counts.setdefault(name, {{}})[who] = len(statements)
 print(json.dumps(counts))
 """
-    out = subprocess.run([sys.executable, "-c", script, json.dumps(urls)], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(urls)], env=env, check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -202,7 +212,9 @@ def login_cookie(base: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/login").read().decode()
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    data = urllib.parse.urlencode({"csrf_token": token, "login": BENCH_USER, "password": BENCH_PASSWORD}).encode()
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "login": BENCH_USER, "password": BENCH_PASSWORD}
+    ).encode()
     opener.open(f"{base}/login", data=data).read()
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
@@ -234,10 +246,18 @@ def run_wrk(wrk: str, url: str, seconds: int, connections: int, cookie: str | No
         return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"requests": requests, "rps": rps, "p50": percentile("50"), "p90": percentile("90"), "p99": percentile("99")}
+    return {
+        "requests": requests,
+        "rps": rps,
+        "p50": percentile("50"),
+        "p90": percentile("90"),
+        "p99": percentile("99"),
+    }
 
 
-def load_test(env: dict[str, str], urls: dict[str, str], runs: int, seconds: int, connections: int) -> dict[str, dict[str, dict[str, float]]]:
+def load_test(
+    env: dict[str, str], urls: dict[str, str], runs: int, seconds: int, connections: int
+) -> dict[str, dict[str, dict[str, float]]]:
     wrk = check_wrk()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -266,7 +286,10 @@ def load_test(env: dict[str, str], urls: dict[str, str], runs: int, seconds: int
                     sample = run_wrk(wrk, base + path, seconds, connections, who_cookie)
                     sample["cpu_ms"] = (cpu_seconds(workers) - before) * 1000 / max(1, sample["requests"])
                     samples.append(sample)
-                median = {key: statistics.median(s[key] for s in samples) for key in ("rps", "p50", "p90", "p99", "cpu_ms")}
+                median = {
+                    key: statistics.median(s[key] for s in samples)
+                    for key in ("rps", "p50", "p90", "p99", "cpu_ms")
+                }
                 results.setdefault(name, {})[who] = median
                 log(f"  {name:<40} {who:<9} {median['rps']:7.0f} req/s  p50 {median['p50']:6.1f} ms  "
                     f"p90 {median['p90']:6.1f} ms  p99 {median['p99']:6.1f} ms  CPU {median['cpu_ms']:5.1f} ms/req")  # fmt: skip
@@ -286,7 +309,9 @@ def machine() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", choices=sorted(SIZES), default="S")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per page (the median is reported)")
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")

@@ -134,6 +134,11 @@ def test_round_trip_of_a_generated_corpus_is_byte_identical(runner, tmp_path, ki
     assert result.exit_code == 0, result.output
     assert run(runner, "export", second, kind).exit_code == 0
     assert first.read_bytes() == second.read_bytes()
+    # Importing the corpus itself again gives the same forum, byte for byte.
+    empty_database()
+    assert run(runner, "import", corpus).exit_code == 0
+    assert run(runner, "export", second, kind).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
     # Nothing of the corpus was lost on the way: same users, threads, replies and wiki texts.
     original, exported = read_records(corpus), read_records(first)
     for kind_name in ("user", "thread", "post", "wiki_page"):

@@ -23,6 +23,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any
 
 from markupsafe import Markup
@@ -34,6 +35,7 @@ from forum.extensions import db
 from forum.markup import render_markdown
 
 BATCH_ROWS = 2000
+SHORT_BODY = 300  # characters: bodies up to this long go through the render cache
 FORMAT_NAME = "roundabout-corpus"
 FORMAT_VERSION = 1
 
@@ -125,7 +127,11 @@ class Loader:
         self.checker = checker
         self.jobs = jobs
         self._pool: Any = None
+        # Short bodies repeat ("Thanks, that fixed it!"): a small LRU cache renders each once.
+        # Rendering is a pure function of the source, and 2,048 short entries bound the memory.
+        self._render_short = lru_cache(maxsize=2048)(render_or_escape)
         self.inserted: dict[str, int] = {}
+        self.first_joined: Any = None  # the earliest user in the file: default age of its boards
 
     def table(self, name: str) -> Table:
         return db.metadata.tables[name]
@@ -211,13 +217,16 @@ class Loader:
         self.buffered = 0
 
     def render_many(self, sources: list[str]) -> list[str]:
+        short = self._render_short
         if self.jobs <= 1 or len(sources) < 200:
-            return [render_or_escape(source) for source in sources]
+            return [short(s) if len(s) <= SHORT_BODY else render_or_escape(s) for s in sources]
         if self._pool is None:
             import multiprocessing
 
             self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        return self._pool.map(render_or_escape, sources, chunksize=100)
+        long_sources = [s for s in sources if len(s) > SHORT_BODY]
+        rendered = iter(self._pool.map(render_or_escape, long_sources, chunksize=50))
+        return [short(s) if len(s) <= SHORT_BODY else next(rendered) for s in sources]
 
     def close(self) -> None:
         if self._pool is not None:

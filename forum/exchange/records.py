@@ -111,6 +111,8 @@ def load_user(loader: Loader, p: Parsed) -> None:
             loader.maps["user"][p["id"]] = owner
             return
         row["username"] = _unique(p["username"], loader.taken["username"], "_", 30)
+    if loader.first_joined is None or p["created_at"] < loader.first_joined:
+        loader.first_joined = p["created_at"]
     row["id"] = loader.ref("user", "users", p["id"])
     row.update(post_count=0, thread_count=0, solution_count=0, reputation=0)
     loader.add("users", row)
@@ -183,8 +185,8 @@ def load_category(loader: Loader, p: Parsed) -> None:
     row = dict(
         p, id=loader.ref("category", "boards", p["id"]), thread_count=0, post_count=0, last_thread_id=None
     )
-    if row["created_at"] is None:
-        row["created_at"] = _now()
+    if row["created_at"] is None:  # the corpus has none: as old as the forum's first member
+        row["created_at"] = loader.first_joined or _now()
     loader.add("boards", row)
 
 
