@@ -126,7 +126,7 @@ def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, st
 
 
 def pick_urls(env: dict[str, str]) -> dict[str, str]:
-    """The pages to measure: /, the first board, a thread of about 50 posts, the last page of the longest."""
+    """The pages to measure: /, the first board, a thread of about 50 posts, the last page of a long one."""
     import sqlite3
 
     connection = sqlite3.connect(env["FORUM_DATABASE_URL"].removeprefix("sqlite:///"))
@@ -134,8 +134,10 @@ def pick_urls(env: dict[str, str]) -> dict[str, str]:
     thread_id, slug = connection.execute(
         "SELECT id, slug FROM threads WHERE deleted_at IS NULL ORDER BY abs(post_count - 50), id LIMIT 1"
     ).fetchone()
+    # The longest thread whose last page is full (20 posts), so S and L render the same amount.
     long_id, long_slug, posts = connection.execute(
-        "SELECT id, slug, post_count FROM threads WHERE deleted_at IS NULL ORDER BY post_count DESC, id LIMIT 1"
+        "SELECT id, slug, post_count FROM threads WHERE deleted_at IS NULL "
+        "ORDER BY post_count % 20 = 0 DESC, post_count DESC, id LIMIT 1"
     ).fetchone()
     connection.close()
     last_page = max(1, -(-posts // 20))
