@@ -130,11 +130,14 @@ def _broken(kind: str) -> tuple[list[dict], int, str]:
     if kind == "two solutions":
         records.insert(5, dict(POST, id=2, created_at="2021-01-01T11:00:00Z"))
         return records, 6, "second reply marked as the solution"
+    if kind == "huge id":
+        records[3]["id"] = 2**40
+        return records, 4, "'id' must be a positive integer"
     raise AssertionError(kind)
 
 
 KINDS = ["missing field", "dangling reference", "duplicate id", "bad timestamp", "reply not after its thread",
-         "unknown type", "bad username", "wrong format", "two solutions"]  # fmt: skip
+         "unknown type", "bad username", "wrong format", "two solutions", "huge id"]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", KINDS)

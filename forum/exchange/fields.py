@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -75,8 +76,8 @@ def ident(record: dict[str, Any], name: str, *, required: bool = True) -> int | 
     value = _get(record, name, required)
     if value is None and not required:
         return None
-    if type(value) is not int or value < 1:
-        raise RecordError(f"{name!r} must be a positive integer, not {value!r}")
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        raise RecordError(f"{name!r} must be a positive integer (at most {MAX_ID}), not {value!r}")
     return value
 
 
