@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forum.exchange.importer import FORMAT_NAME, FORMAT_VERSION
+from forum.extensions import db
 
 
 def _line(record: dict[str, Any]) -> str:
@@ -28,6 +29,10 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
 
     target = Path(path)
     counts: dict[str, int] = {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One snapshot for every query, so a backup of a live forum is consistent.
+        db.session.rollback()
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=target.parent or None) as body:
         for record_type in RECORD_TYPES.values():
             if record_type.export is None:
@@ -48,4 +53,5 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
         if full:
             partial.chmod(0o600)  # a backup holds password hashes and e-mail addresses
         partial.replace(target)
+    db.session.rollback()  # end the read transaction (and its snapshot)
     return counts
