@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from markupsafe import Markup
 from sqlalchemy import Connection, Table, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from forum.errors import Invalid
 from forum.exchange.fields import IdSet, RecordError
@@ -381,6 +382,10 @@ def import_file(
                 jobs=jobs,
                 progress=progress("Importing", size) if progress else None,
             )
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise RecordError(f"the database refused the import ({reason})") from error
     except BaseException:
         db.session.rollback()
         raise
