@@ -76,9 +76,11 @@ def write_static_site(root: Path, progress: Callable[[int], Any] | None = None) 
     for name in ("site.css", "pygments.css"):
         shutil.copyfile(static / "css" / name, root / "static" / name)
     writer = _Writer(root, progress)
+    # Deleted accounts show their username only, as in the public export.
+    users = select(User.id, User.display_name, User.username, User.deleted_at)
     names = {
-        row.id: row.display_name or row.username
-        for row in db.session.execute(select(User.id, User.display_name, User.username))
+        row.id: (row.display_name if row.deleted_at is None else "") or row.username
+        for row in db.session.execute(users)
     }
     boards = list(db.session.scalars(select(Board).order_by(Board.position, Board.id)))
     writer.write("index.html", "index.html", 0, boards=boards)
