@@ -303,3 +303,19 @@ def test_import_memory_does_not_grow_with_the_file(app, backend, tmp_path):
     # A bound that does not scale with the file: 10x the posts, at most 1.5x the memory + 4 MB (one batch of rows).
     assert large_peak < small_peak * 1.5 + 4_000_000, (small_peak, large_peak)
     assert large_peak < 16_000_000
+
+
+def test_import_with_two_rendering_processes_gives_the_same_forum(runner, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the rendering pool does not depend on the database")
+    corpus = make_corpus(tmp_path, users=30, threads=40)
+    single, pooled = tmp_path / "single.jsonl", tmp_path / "pooled.jsonl"
+    assert run(runner, "import", corpus).exit_code == 0
+    assert run(runner, "export", single, "--full").exit_code == 0
+    single_html = sorted(db.session.scalars(select(Post.body_html)))
+    empty_database()
+    result = run(runner, "import", "--jobs", "2", corpus)
+    assert result.exit_code == 0, result.output
+    assert run(runner, "export", pooled, "--full").exit_code == 0
+    assert single.read_bytes() == pooled.read_bytes()
+    assert sorted(db.session.scalars(select(Post.body_html))) == single_html
