@@ -12,11 +12,26 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from forum.exchange.importer import FORMAT_NAME, FORMAT_VERSION
 from forum.extensions import db
+
+EXPORT_BATCH = 500
+
+
+def batched(statement: Any, key: Any) -> Iterator[Any]:
+    """Objects of `statement` ordered by their id `key`, in keyset pages so memory stays flat."""
+    last = 0
+    while True:
+        rows = db.session.scalars(statement.where(key > last).order_by(key).limit(EXPORT_BATCH)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+        db.session.expunge_all()
 
 
 def _line(record: dict[str, Any]) -> str:

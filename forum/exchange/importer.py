@@ -35,6 +35,7 @@ from forum.exchange.fields import IdSet, RecordError
 from forum.extensions import db
 from forum.markup import render_markdown
 
+Parsed = dict[str, Any]  # a record's checked values, as a record type's parse() returns them
 BATCH_ROWS = 2000
 SHORT_BODY = 300  # characters: bodies up to this long go through the render cache
 FORMAT_NAME = "roundabout-corpus"
@@ -47,6 +48,17 @@ def render_or_escape(source: str) -> str:
         return str(render_markdown(source))
     except Invalid:
         return str(Markup("<p>{}</p>").format(source))
+
+
+def unique_name(value: str, taken: set[str], joiner: str, max_length: int) -> str:
+    """`value`, or value + joiner + 2, 3, ... if it is taken (merge)."""
+    candidate, number = value, 1
+    while candidate in taken:
+        number += 1
+        suffix = f"{joiner}{number}"
+        candidate = value[: max_length - len(suffix)] + suffix
+    taken.add(candidate)
+    return candidate
 
 
 @dataclass
