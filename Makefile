@@ -41,13 +41,18 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check forum tests bench
 	$(BIN)/ruff format --check forum tests bench
 
+$(VENV)/.installed-bench: $(VENV)/.installed-test setup.cfg
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Benchmarks (README "Exchange and performance"): corpora in bench/data, results in bench/results.
 bench: bench-s
 
-bench-s: $(VENV)/.installed-test
-	$(BIN)/python bench/run.py --size S
+bench-s: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --size S $(BENCH_ARGS)
 
-bench-l: $(VENV)/.installed-test
-	$(BIN)/python bench/run.py --size L
+bench-l: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --size L $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -62,6 +62,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_badges(app)
     app.register_blueprint(wiki_bp)
     app.register_blueprint(wiki_cli)
+    from forum.exchange.cli import bp as exchange_cli
+
+    app.register_blueprint(exchange_cli)
     register_error_handlers(app)
     register_security_headers(app)
     register_templating(app)

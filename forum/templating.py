@@ -35,10 +35,11 @@ def time_tag(moment: datetime | None) -> Markup:
     """<time> with a relative text and the exact UTC time on hover."""
     if moment is None:
         return Markup("<span>never</span>")
+    # Every part is made here from a datetime (digits, dashes, words): nothing to escape, so
+    # an f-string replaces Markup.format, which was a third of a board page's CPU (issue 8).
     exact = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), exact, relative_time(moment)
-    )
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup(f'<time datetime="{stamp}" title="{exact}">{relative_time(moment)}</time>')
 
 
 def number(value: int) -> str:

@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Roundabout benchmark: import a generated corpus, then load-test pages under gunicorn.
+
+    .venv/bin/python bench/run.py --size S        # make bench
+    .venv/bin/python bench/run.py --size L        # make bench-l (about 200,000 posts)
+
+Steps, each printed as it runs:
+1. generate the corpus with bench/make_corpus.py into bench/data/ (once; reused after);
+2. import it into a new SQLite database with `flask exchange import` (timed, peak RSS),
+   then build the search index with each command in INDEX_COMMANDS that this forum has
+   (timed separately; none yet is skipped, saying so);
+3. count the SQL queries of each page (in process, anonymous and logged in);
+4. start gunicorn (2 sync workers) on 127.0.0.1 and run wrk against each page, anonymous
+   and logged in: requests/s, p50/p90/p99 latency, and the workers' CPU time per request
+   (from /proc before and after each run);
+5. print a table of medians over --runs runs and write it to bench/results/.
+
+The machine is shared: keep --runs and --duration small; one S run takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+SIZES = {
+    "S": ["--users", "2000", "--threads", "2000", "--wiki-pages", "50"],
+    "L": ["--users", "10000", "--threads", "20000", "--wiki-pages", "200"],
+}
+# Search-index builders, tried in order once the database is imported: (name, flask args).
+# A command this forum does not have is skipped, so the step lights up when search lands.
+INDEX_COMMANDS = [("search index", ["search", "reindex"])]
+BENCH_USER, BENCH_PASSWORD = "bench_user", "bench-password-long-enough-1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def flask(
+    env: dict[str, str], *args: str, check: bool = True, capture: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "flask"), "--app", "forum", *args], env=env, check=check, text=True,
+                          capture_output=capture)  # fmt: skip
+
+
+def timed_child(command: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
+    """Run a command; (wall seconds, CPU seconds, peak RSS in kB, exit status) of that process alone."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        sys.stderr.write(process.stderr.read().decode() if process.stderr else "")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def ensure_corpus(size: str) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"corpus-{size}.jsonl"
+    if not path.exists():
+        log(f"Generating corpus {size} into {path} ...")
+        subprocess.run([sys.executable, str(ROOT / "bench" / "make_corpus.py"), *SIZES[size], "--out", str(path)],
+                       check=True, capture_output=True)  # fmt: skip
+    return path
+
+
+def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, str], dict[str, object]]:
+    instance = DATA / size
+    env = dict(
+        os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}"
+    )
+    figures: dict[str, object] = {}
+    if reuse and (instance / "forum.db").exists():
+        log(f"Reusing {instance / 'forum.db'} (--reuse): import not timed.")
+        return env, figures
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    flask(env, "db", "upgrade")
+    log(f"Importing {corpus.name} ({corpus.stat().st_size / 1e6:.0f} MB) ...")
+    command = [str(BIN / "flask"), "--app", "forum", "exchange", "import", str(corpus)]
+    seconds, cpu, peak_kb, status = timed_child(command, env)
+    if status != 0:
+        raise SystemExit("import failed")
+    figures.update(
+        import_db_s=round(seconds, 1), import_db_cpu_s=round(cpu, 1), import_peak_rss_mb=round(peak_kb / 1024)
+    )
+    log(f"  database import: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak_kb / 1024:.0f} MB")
+    for name, args in INDEX_COMMANDS:
+        if flask(env, *args, "--help", check=False).returncode != 0:
+            log(f"  {name}: skipped (this forum has no `flask {' '.join(args)}` yet)")
+            figures[f"{name.replace(' ', '_')}_s"] = None
+            continue
+        seconds, cpu, peak_kb, status = timed_child([str(BIN / "flask"), "--app", "forum", *args], env)
+        figures[f"{name.replace(' ', '_')}_s"] = round(seconds, 1) if status == 0 else "failed"
+        figures[f"{name.replace(' ', '_')}_cpu_s"] = round(cpu, 1) if status == 0 else "failed"
+        log(f"  {name}: {seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak_kb / 1024:.0f} MB")
+    create_user = (
+        "from forum import create_app\nfrom forum.auth import services\nfrom forum.extensions import db\n"
+        "app = create_app()\nwith app.app_context():\n"
+        f"    services.register_user({BENCH_USER!r}, 'bench@example.org', {BENCH_PASSWORD!r})\n"
+        "    db.session.commit()\n"
+    )
+    subprocess.run([sys.executable, "-c", create_user], env=env, check=True)
+    return env, figures
+
+
+def pick_urls(env: dict[str, str]) -> dict[str, str]:
+    """The pages to measure: /, the first board, a thread of about 50 posts, the last page of a long one."""
+    import sqlite3
+
+    connection = sqlite3.connect(env["FORUM_DATABASE_URL"].removeprefix("sqlite:///"))
+    board = connection.execute("SELECT slug FROM boards ORDER BY position, id LIMIT 1").fetchone()[0]
+    thread_id, slug = connection.execute(
+        "SELECT id, slug FROM threads WHERE deleted_at IS NULL ORDER BY abs(post_count - 50), id LIMIT 1"
+    ).fetchone()
+    # The longest thread whose last page is full (20 posts), so S and L render the same amount.
+    long_id, long_slug, posts = connection.execute(
+        "SELECT id, slug, post_count FROM threads WHERE deleted_at IS NULL "
+        "ORDER BY post_count % 20 = 0 DESC, post_count DESC, id LIMIT 1"
+    ).fetchone()
+    connection.close()
+    last_page = max(1, -(-posts // 20))
+    urls = {
+        "/": "/",
+        "board": f"/b/{board}",
+        "thread (50 posts)": f"/t/{thread_id}/{slug}",
+        f"long thread, last page ({posts} posts)": f"/t/{long_id}/{long_slug}?page={last_page}",
+    }
+    # Measured once the forum has search (another feature); dropped when /search is not found.
+    urls["search (many hits)"] = "/search?q=router"
+    return urls
+
+
+OPTIONAL_URLS = ("search (many hits)",)
+
+
+def count_queries(env: dict[str, str], urls: dict[str, str]) -> dict[str, dict[str, int]]:
+    """SQL statements per page, anonymous and logged in, on a warm app (in process)."""
+    script = f"""
+import json, sys
+from sqlalchemy import event
+from forum import create_app
+from forum.extensions import db
+app = create_app({{"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}})
+urls = json.loads(sys.argv[1])
+counts = {{}}
+with app.app_context():
+    engine = db.engine
+statements = []
+event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+for who in ("anonymous", "member"):
+    client = app.test_client()
+    if who == "member":
+        assert client.post("/login", data={{"login": {BENCH_USER!r}, "password": {BENCH_PASSWORD!r}}}).status_code == 302
+    for name, url in urls.items():
+        client.get(url)
+        statements.clear()
+        status = client.get(url).status_code
+        if status == 404 and name in {OPTIONAL_URLS!r}:
+            continue
+        assert status == 200, (url, status)
+        counts.setdefault(name, {{}})[who] = len(statements)
+print(json.dumps(counts))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(urls)], env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLOCK_TICKS
+
+
+def login_cookie(base: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "login": BENCH_USER, "password": BENCH_PASSWORD}
+    ).encode()
+    opener.open(f"{base}/login", data=data).read()
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
+
+def check_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk:
+        return wrk
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("Installing wrk from Debian (apt-get install wrk) ...")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("wrk is needed: sudo apt-get install wrk")
+    return wrk
+
+
+def run_wrk(wrk: str, url: str, seconds: int, connections: int, cookie: str | None) -> dict[str, float]:
+    command = [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw error responses for {url}:\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {
+        "requests": requests,
+        "rps": rps,
+        "p50": percentile("50"),
+        "p90": percentile("90"),
+        "p99": percentile("99"),
+    }
+
+
+def load_test(
+    env: dict[str, str], urls: dict[str, str], runs: int, seconds: int, connections: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    wrk = check_wrk()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server_env = dict(env, FORUM_RATELIMIT_ENABLED="false")
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "forum:create_app()"],
+        env=server_env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/").read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        workers = worker_pids(server.pid)
+        cookie = login_cookie(base)
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for name, path in urls.items():
+            for who, who_cookie in (("anonymous", None), ("member", cookie)):
+                run_wrk(wrk, base + path, 1, connections, who_cookie)  # warm-up
+                samples = []
+                for _ in range(runs):
+                    before = cpu_seconds(workers)
+                    sample = run_wrk(wrk, base + path, seconds, connections, who_cookie)
+                    sample["cpu_ms"] = (cpu_seconds(workers) - before) * 1000 / max(1, sample["requests"])
+                    samples.append(sample)
+                median = {
+                    key: statistics.median(s[key] for s in samples)
+                    for key in ("rps", "p50", "p90", "p99", "cpu_ms")
+                }
+                results.setdefault(name, {})[who] = median
+                log(f"  {name:<40} {who:<9} {median['rps']:7.0f} req/s  p50 {median['p50']:6.1f} ms  "
+                    f"p90 {median['p90']:6.1f} ms  p99 {median['p99']:6.1f} ms  CPU {median['cpu_ms']:5.1f} ms/req")  # fmt: skip
+        return results
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{platform.node()}: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), default="S")
+    parser.add_argument("--runs", type=int, default=3, help="wrk runs per page (the median is reported)")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="reuse the imported database of an earlier run")
+    parser.add_argument("--no-load", action="store_true", help="import and count queries only")
+    args = parser.parse_args()
+
+    started = datetime.now(UTC)
+    corpus = ensure_corpus(args.size)
+    env, figures = prepare_database(args.size, corpus, args.reuse)
+    urls = pick_urls(env)
+    queries = count_queries(env, urls)
+    for name in OPTIONAL_URLS:
+        if name not in queries:
+            log(f"  {name}: skipped ({urls.pop(name)} is not found: this forum has no search yet)")
+    for name, counts in queries.items():
+        log(f"  SQL queries  {name:<40} anonymous {counts['anonymous']:>2}  member {counts['member']:>2}")
+    pages = {} if args.no_load else load_test(env, urls, args.runs, args.duration, args.connections)
+    report = {"size": args.size, "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "import": figures, "urls": urls, "queries": queries, "pages": pages,
+              "settings": {"runs": args.runs, "duration_s": args.duration, "connections": args.connections}}  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{args.size}-{started.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    log(f"\nSize {args.size}, {report['date']}, {report['machine']}")
+    if figures:
+        log(f"Import: {figures}")
+    log(f"{'page':<40} {'who':<9} {'req/s':>7} {'p50':>7} {'p90':>7} {'p99':>7} {'CPU ms':>7} {'SQL':>4}")
+    for name, by_who in pages.items():
+        for who, m in by_who.items():
+            log(f"{name:<40} {who:<9} {m['rps']:7.0f} {m['p50']:7.1f} {m['p90']:7.1f} {m['p99']:7.1f} "
+                f"{m['cpu_ms']:7.2f} {queries[name][who]:>4}")  # fmt: skip
+    log(f"Written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The record types of the forum data format: one table, name -> parse, check, load, export.
+
+To add a record type (votes, badges, watches, ...): write its four functions and add one
+RecordType line to RECORD_TYPES, in file order (a record may only refer to earlier lines);
+document it in docs/FORMAT.md. `parse` turns a JSON object into checked values (RecordError
+on a bad field), `check` verifies uniqueness and references during the first pass, `load`
+adds rows to the loader's batches, `export(full)` yields the records for a file. Derived
+counters are recomputed by the FINALIZERS after everything is inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+
+from forum.auth.models import User
+from forum.boards.models import Board, Post, Thread
+from forum.exchange import threads, users_boards, wiki_audit
+from forum.exchange.importer import Checker, Loader, Parsed
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    parse: Callable[[dict[str, Any]], Parsed]
+    check: Callable[[Checker, Parsed], None]
+    load: Callable[[Loader, Parsed], None]
+    # None: written by another type's export (replies come with their thread).
+    export: Callable[[bool], Iterator[dict[str, Any]]] | None
+
+
+# -- counters, recomputed in bulk after the rows are in ----------------------------------------
+
+
+def recompute_counters(loader: Loader) -> None:
+    """Board and user counters from a few GROUP BY queries (list pages never count rows)."""
+    connection = loader.connection
+    visible_thread = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+    visible_post = and_(Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+    _set_counts(
+        connection,
+        Board,
+        "thread_count",
+        select(Thread.board_id, func.count()).where(visible_thread).group_by(Thread.board_id),
+    )
+    _set_counts(connection, Board, "post_count", select(Thread.board_id, func.count()).join(Post, Post.thread_id == Thread.id)
+                .where(visible_thread, visible_post).group_by(Thread.board_id))  # fmt: skip
+    for board_id in connection.scalars(select(Board.id)).all():
+        last = connection.scalar(
+            select(Thread.id).where(Thread.board_id == board_id, visible_thread)
+            .order_by(Thread.last_post_at.desc(), Thread.id.desc()).limit(1)
+        )  # fmt: skip
+        connection.execute(update(Board).where(Board.id == board_id).values(last_thread_id=last))
+    _set_counts(
+        connection,
+        User,
+        "post_count",
+        select(Post.author_id, func.count()).where(visible_post).group_by(Post.author_id),
+    )
+    _set_counts(connection, User, "thread_count", select(Thread.author_id, func.count()).where(Thread.deleted_at.is_(None))
+                .group_by(Thread.author_id))  # fmt: skip
+    _set_counts(connection, User, "solution_count", select(Post.author_id, func.count()).select_from(Thread)
+                .join(Post, Post.id == Thread.solution_post_id).where(visible_thread).group_by(Post.author_id))  # fmt: skip
+
+
+def _set_counts(connection: Any, model: Any, column: str, counts: Any) -> None:
+    table = model.__table__
+    connection.execute(update(table).values({column: 0}))
+    rows = [{"row_id": key, "value": value} for key, value in connection.execute(counts)]
+    if rows:
+        statement = (
+            update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("value")})
+        )
+        connection.execute(statement, rows)
+
+
+ub, th, wa = users_boards, threads, wiki_audit
+# In file order: a record may only refer to records of the types above it.
+RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_type in (
+    RecordType("user", ub.parse_user, ub.check_user, ub.load_user, ub.export_users),
+    RecordType("category", ub.parse_category, ub.check_category, ub.load_category, ub.export_categories),
+    RecordType("thread", th.parse_thread, th.check_thread, th.load_thread, th.export_threads),
+    RecordType("post", th.parse_post, th.check_post, th.load_post, None),
+    RecordType("wiki_page", wa.parse_wiki_page, wa.check_wiki_page, wa.load_wiki_page, wa.export_wiki_pages),
+    RecordType("audit_entry", wa.parse_audit_entry, wa.check_audit_entry, wa.load_audit_entry, wa.export_audit_entries),
+)}  # fmt: skip
+FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
+    "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],
+    "finish": [recompute_counters],
+}
