@@ -59,6 +59,43 @@ CONVERSATIONS = [
 ]  # fmt: skip
 
 
+def _seed_answers_ideas_and_wiki(users: dict[str, User]) -> None:
+    """A solved question with helpful votes, an idea with votes and a status, a wiki page."""
+    from sqlalchemy import select
+
+    from forum.boards.models import Post, Thread
+    from forum.ideas import services as ideas
+    from forum.qa import services as qa
+    from forum.wiki import services as wiki
+
+    wifi = db.session.scalar(select(Thread).where(Thread.title == CONVERSATIONS[0][2]))
+    answer = db.session.scalar(select(Post).where(Post.thread_id == wifi.id, Post.position == 3))
+    qa.mark_solution(answer, actor=users["maria"])
+    qa.set_helpful(answer, actor=users["tom_h"], helpful=True)
+    qa.set_helpful(answer, actor=users["priya"], helpful=True)
+    idea = boards.start_thread(
+        boards.get_board("ideas"), "Let us choose the wifi channel in the app",
+        "Many evening drops are channel congestion. A channel picker in the app would save a call.",
+        actor=users["tom_h"],
+    )  # fmt: skip
+    ideas.set_idea_vote(idea, actor=users["maria"], vote=True)
+    ideas.set_idea_vote(idea, actor=users["priya"], vote=True)
+    ideas.set_idea_status(idea, "under_review", "Passed on to the app team.", actor=users["mod_sam"])
+    wiki.create_page(
+        "How to stop evening wifi drops",
+        "Evening drops with green router lights are usually **channel congestion**.\n\n"
+        "1. Open the router page (usually http://192.168.1.1)\n"
+        "2. Advanced → Wireless\n"
+        "3. Set the 2.4 GHz channel to 1, 6 or 11 and save\n\n"
+        "Still dropping? See [[Booking an engineer visit]].",
+        actor=users["maria"],
+        summary="From the solved thread about evening drops",
+        board_id=boards.get_board("broadband").id,
+        source_thread=wifi,
+        source_post=answer,
+    )
+
+
 @bp.cli.command("seed")
 def seed() -> None:
     """Create demo boards, members and threads (once)."""
@@ -72,6 +109,7 @@ def seed() -> None:
         user = accounts.register_user(username, f"{username}@example.org", password, role=role)
         user.display_name = display_name
         user.created_at = utcnow() - timedelta(days=90)
+        user.email_confirmed_at = utcnow()  # demo addresses are not real: no reminder banner
         users[username] = user
         logins.append((username, password, role))
     # -- badges -- jo_staff is a verified employee and replies with the badge.
@@ -89,6 +127,7 @@ def seed() -> None:
             boards.reply(
                 thread, text, actor=users[replier], badge=jo_badge if replier == "jo_staff" else None
             )
+    _seed_answers_ideas_and_wiki(users)
     db.session.commit()
     lines = [f"{username:<10} {password}  ({role})" for username, password, role in logins]
     path = Path(current_app.instance_path) / "demo-logins.txt"

@@ -1,0 +1,32 @@
+"""`flask demo seed`: what `make run` shows a first-time visitor, added once."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from forum.boards.models import Board
+from forum.extensions import db
+
+
+def test_demo_seed_fills_an_empty_forum_once_with_working_logins(client, runner):
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    logins = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s+\((?:member|moderator)\)$", result.output, re.M))
+    assert set(logins) == {"maria", "tom_h", "priya", "mod_sam", "jo_staff"}
+    assert db.session.scalar(select(func.count()).select_from(Board)) == 6
+    again = runner.invoke(args=["demo", "seed"])
+    assert "demo data not added" in again.output
+    assert db.session.scalar(select(func.count()).select_from(Board)) == 6
+
+    home = client.get("/").get_data(as_text=True)
+    assert "Router keeps dropping wifi every evening" in home
+    thread = client.get("/t/1", follow_redirects=True).get_data(as_text=True)
+    assert "Solved" in thread and "Employee" in thread
+    assert "How to stop evening wifi drops" in client.get("/wiki").get_data(as_text=True)
+    assert "Under review" in client.get("/b/ideas").get_data(as_text=True)
+    response = client.post("/login", data={"login": "jo_staff", "password": logins["jo_staff"]})
+    assert response.status_code == 302
+    for name, password in [("admin", "admin"), ("maria", "maria"), ("maria", "password")]:
+        assert client.post("/login", data={"login": name, "password": password}).status_code == 422
