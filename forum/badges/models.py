@@ -33,13 +33,13 @@ class EmployeeBadge(db.Model):
     method: Mapped[str] = mapped_column(String(20))
     domain: Mapped[str | None] = mapped_column(String(253))
     address_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     grant_reason: Mapped[str] = mapped_column(Text, default="")
     verified_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     expiry_notice_sent_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])

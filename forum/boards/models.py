@@ -115,12 +115,12 @@ class Post(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     edited_at: Mapped[datetime | None]
-    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     deleted_at: Mapped[datetime | None]
-    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     hidden_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
-    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     helpful_count: Mapped[int] = mapped_column(default=0)
 
     thread: Mapped[Thread] = relationship(back_populates="posts", foreign_keys=[thread_id])

@@ -50,10 +50,10 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
-    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
-    wiki_page_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_pages.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    wiki_page_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_pages.id", ondelete="CASCADE"), index=True)
     # Batched kinds ("3 people found your post helpful") count here.
     count: Mapped[int] = mapped_column(default=1)
     # A short, non-secret detail: the moderator's action and reason, the badge name.

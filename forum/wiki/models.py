@@ -20,7 +20,7 @@ class WikiPage(db.Model):
     slug: Mapped[str] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     board_id: Mapped[int | None] = mapped_column(ForeignKey("boards.id"), index=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The current text; a plain id (revisions point at the page already).
@@ -97,8 +97,8 @@ class WikiRedirect(db.Model):
     old_slug: Mapped[str] = mapped_column(String(200), unique=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("wiki_pages.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # The rename's revision, so history and the redirect explain each other.
-    revision_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_revisions.id"))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_revisions.id"), index=True)
 
     page: Mapped[WikiPage] = relationship()
