@@ -6,4 +6,14 @@ from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry, BoardModerator, Flag, PostRevision, UserNotice  # noqa: F401
 from forum.wiki.models import WikiPage, WikiRevision
 
-__all__ = ["AuditEntry", "Board", "LoginSession", "OutgoingMail", "Post", "Thread", "User", "WikiPage", "WikiRevision"]
+__all__ = [
+    "AuditEntry",
+    "Board",
+    "LoginSession",
+    "OutgoingMail",
+    "Post",
+    "Thread",
+    "User",
+    "WikiPage",
+    "WikiRevision",
+]

@@ -1,0 +1,537 @@
+"""Moderator pages: thread and post tools, flags and the queue, members, roles, the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select, update
+
+from forum.auth.models import User
+from forum.boards import services as boards
+from forum.boards.models import Post, Thread
+from forum.boards.permissions import is_moderator_of
+from forum.db import utcnow
+from forum.errors import Invalid, NotFound, ServiceError
+from forum.extensions import db
+from forum.forms import ForumForm
+from forum.moderation import flags, log, services, users
+from forum.moderation.forms import (
+    DeleteAccountForm,
+    DuplicateForm,
+    FlagForm,
+    LiftForm,
+    MergeForm,
+    MoveForm,
+    ReasonForm,
+    RenameForm,
+    RequiredReasonForm,
+    ResolveForm,
+    RoleForm,
+    SanctionForm,
+    SplitForm,
+    thread_id_from,
+)  # fmt: skip
+from forum.moderation.models import UserNotice
+
+bp = Blueprint("moderation", __name__)
+
+
+def _refuse_unless(allowed: bool, message: str) -> None:
+    if not allowed:
+        abort(403, description=message)
+
+
+def is_any_moderator(user: Any) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False) and (user.is_moderator or user.moderated_board_count)
+    )
+
+
+@bp.before_app_request
+def redirect_merged_threads() -> ResponseReturnValue | None:
+    """The address of a merged thread leads to the thread it went into."""
+    if request.endpoint == "boards.thread" and request.view_args:
+        thread = db.session.get(Thread, request.view_args["thread_id"])
+        if thread is not None and thread.merged_into_id is not None:
+            target = db.session.get(Thread, thread.merged_into_id)
+            if target is not None:
+                return redirect(target.url, code=301)
+    return None
+
+
+# -- threads -----------------------------------------------------------------------------------
+
+
+def _board_choices(viewer: User) -> list[tuple[str, str]]:
+    return [(b.slug, b.name) for b in boards.list_boards() if is_moderator_of(viewer, b)]
+
+
+def _thread_forms(thread: Thread, **given: ForumForm) -> dict[str, ForumForm]:
+    choices = _board_choices(current_user)
+    forms: dict[str, ForumForm] = {
+        "lock": given.get("lock") or RequiredReasonForm(prefix="lock"),
+        "unlock": given.get("unlock") or ReasonForm(prefix="unlock"),
+        "rename": given.get("rename") or RenameForm(prefix="rename", data={"title": thread.title}),
+        "move": given.get("move") or MoveForm(prefix="move"),
+        "merge": given.get("merge") or MergeForm(prefix="merge"),
+        "split": given.get("split") or SplitForm(prefix="split", data={"board": thread.board.slug}),
+        "duplicate": given.get("duplicate") or DuplicateForm(prefix="duplicate"),
+    }
+    forms["move"].board.choices = [c for c in choices if c[0] != thread.board.slug]  # type: ignore[attr-defined]
+    forms["split"].board.choices = choices  # type: ignore[attr-defined]
+    replies = db.session.scalars(
+        select(Post).where(Post.thread_id == thread.id, Post.position > 1).order_by(Post.position).limit(200)
+    )
+    forms["split"].posts.choices = [  # type: ignore[attr-defined]
+        (p.id, f"#{p.position} by {p.author.name}: {p.body_source[:80]}") for p in replies
+    ]
+    return forms
+
+
+def _moderated_thread(thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None or thread.merged_into_id is not None:
+        abort(404, description="There is no such thread.")
+    _refuse_unless(is_moderator_of(current_user, thread.board), "Only moderators of this board can do that.")
+    return thread
+
+
+@bp.route("/t/<int:thread_id>/moderate")
+@login_required
+def thread_tools(thread_id: int) -> ResponseReturnValue:
+    thread = _moderated_thread(thread_id)
+    return render_template("moderation/thread_tools.html", thread=thread, forms=_thread_forms(thread))
+
+
+def _thread_action(
+    thread_id: int, name: str, form: ForumForm, act: Callable[[Thread], str]
+) -> ResponseReturnValue:
+    thread = _moderated_thread(thread_id)
+    forms = _thread_forms(thread, **{name: form})
+    if form.validate_on_submit():
+        try:
+            message = act(thread)
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+            status = 422 if error.status in (400, 404, 422) else error.status
+            forms = _thread_forms(thread, **{name: form})
+            return render_template("moderation/thread_tools.html", thread=thread, forms=forms), status
+        db.session.commit()
+        flash(message, "success")
+        return redirect(
+            thread.url
+            if thread.merged_into_id is None
+            else url_for("boards.thread", thread_id=thread.merged_into_id)
+        )
+    return render_template("moderation/thread_tools.html", thread=thread, forms=forms), 422
+
+
+@bp.route("/t/<int:thread_id>/lock", methods=["POST"])
+@login_required
+def lock_thread(thread_id: int) -> ResponseReturnValue:
+    form = RequiredReasonForm(prefix="lock")
+
+    def act(thread: Thread) -> str:
+        services.lock_thread(thread, form.reason.data, actor=current_user)
+        return "The thread is locked."
+
+    return _thread_action(thread_id, "lock", form, act)
+
+
+@bp.route("/t/<int:thread_id>/unlock", methods=["POST"])
+@login_required
+def unlock_thread(thread_id: int) -> ResponseReturnValue:
+    form = ReasonForm(prefix="unlock")
+
+    def act(thread: Thread) -> str:
+        services.unlock_thread(thread, form.reason.data or "", actor=current_user)
+        return "The thread is unlocked."
+
+    return _thread_action(thread_id, "unlock", form, act)
+
+
+@bp.route("/t/<int:thread_id>/pin", methods=["POST"])
+@login_required
+def pin_thread(thread_id: int) -> ResponseReturnValue:
+    thread = _moderated_thread(thread_id)
+    form = ForumForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    pinned = request.form.get("pinned", "1") == "1"
+    services.set_pinned(thread, pinned, actor=current_user)
+    db.session.commit()
+    flash("The thread is pinned to the top of its board." if pinned else "The thread is unpinned.", "success")
+    return redirect(thread.url)
+
+
+@bp.route("/t/<int:thread_id>/rename", methods=["POST"])
+@login_required
+def rename_thread(thread_id: int) -> ResponseReturnValue:
+    form = RenameForm(prefix="rename")
+
+    def act(thread: Thread) -> str:
+        services.rename_thread(thread, form.title.data, form.reason.data or "", actor=current_user)
+        return "The thread is renamed."
+
+    return _thread_action(thread_id, "rename", form, act)
+
+
+@bp.route("/t/<int:thread_id>/move", methods=["POST"])
+@login_required
+def move_thread(thread_id: int) -> ResponseReturnValue:
+    form = MoveForm(prefix="move")
+    form.board.choices = _board_choices(current_user)
+
+    def act(thread: Thread) -> str:
+        board = boards.get_board(form.board.data)
+        services.move_thread(thread, board, form.reason.data or "", actor=current_user)
+        return f"The thread is moved to {board.name}."
+
+    return _thread_action(thread_id, "move", form, act)
+
+
+def _referenced_thread(text: str, field: str) -> Thread:
+    thread_id = thread_id_from(text)
+    thread = db.session.get(Thread, thread_id) if thread_id else None
+    if thread is None or thread.deleted_at is not None:
+        raise NotFound("There is no such thread; give its number or address, like /t/123.", field)
+    return thread
+
+
+@bp.route("/t/<int:thread_id>/merge", methods=["POST"])
+@login_required
+def merge_thread(thread_id: int) -> ResponseReturnValue:
+    form = MergeForm(prefix="merge")
+
+    def act(thread: Thread) -> str:
+        target = _referenced_thread(form.target.data, "target")
+        services.merge_threads(thread, target, form.reason.data or "", actor=current_user)
+        return f"The thread is merged into “{target.title}”."
+
+    return _thread_action(thread_id, "merge", form, act)
+
+
+@bp.route("/t/<int:thread_id>/split", methods=["POST"])
+@login_required
+def split_thread(thread_id: int) -> ResponseReturnValue:
+    form = SplitForm(prefix="split")
+    thread = _moderated_thread(thread_id)
+    _thread_forms(thread, split=form)  # fills the choices before validation
+
+    def act(thread: Thread) -> str:
+        board = boards.get_board(form.board.data)
+        new = services.split_thread(thread, form.posts.data or [], form.title.data, board,
+                                    form.reason.data or "", actor=current_user)  # fmt: skip
+        return f"{len(form.posts.data)} posts moved to the new thread “{new.title}” ({new.url})."
+
+    return _thread_action(thread_id, "split", form, act)
+
+
+@bp.route("/t/<int:thread_id>/duplicate", methods=["POST"])
+@login_required
+def close_duplicate(thread_id: int) -> ResponseReturnValue:
+    form = DuplicateForm(prefix="duplicate")
+
+    def act(thread: Thread) -> str:
+        original = _referenced_thread(form.original.data, "original")
+        services.close_as_duplicate(thread, original, form.reason.data or "", actor=current_user)
+        return "The thread is closed as a duplicate."
+
+    return _thread_action(thread_id, "duplicate", form, act)
+
+
+# -- posts -------------------------------------------------------------------------------------
+
+
+def _visible_post(post_id: int) -> Post:
+    return boards.get_post(post_id, viewer=current_user)
+
+
+@bp.route("/p/<int:post_id>/hide", methods=["GET", "POST"])
+@login_required
+def hide_post(post_id: int) -> ResponseReturnValue:
+    post = _visible_post(post_id)
+    _refuse_unless(is_moderator_of(current_user, post.thread.board), "Only moderators can hide posts.")
+    form = RequiredReasonForm()
+    if form.validate_on_submit():
+        try:
+            services.hide_post(post, form.reason.data, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+        else:
+            db.session.commit()
+            flash("The post is hidden from members.", "success")
+            return redirect(url_for("boards.post", post_id=post.id))
+    status = 422 if form.has_errors else 200
+    return render_template("moderation/hide_post.html", post=post, form=form), status
+
+
+@bp.route("/p/<int:post_id>/restore", methods=["POST"])
+@login_required
+def restore_post(post_id: int) -> ResponseReturnValue:
+    post = _visible_post(post_id)
+    _refuse_unless(is_moderator_of(current_user, post.thread.board), "Only moderators can restore posts.")
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    services.restore_post(post, form.reason.data or "", actor=current_user)
+    db.session.commit()
+    flash("The post is visible again.", "success")
+    return redirect(url_for("boards.post", post_id=post.id))
+
+
+@bp.route("/p/<int:post_id>/history")
+@login_required
+def post_history(post_id: int) -> ResponseReturnValue:
+    post = _visible_post(post_id)
+    versions = services.post_history(post, viewer=current_user)
+    return render_template("moderation/history.html", post=post, versions=versions)
+
+
+@bp.route("/p/<int:post_id>/flag", methods=["GET", "POST"])
+@login_required
+def flag_post(post_id: int) -> ResponseReturnValue:
+    post = _visible_post(post_id)
+    form = FlagForm()
+    if form.validate_on_submit():
+        try:
+            flags.flag_post(post, form.reason.data, form.note.data or "", actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+            if error.status in (403, 409):
+                return render_template("moderation/flag.html", post=post, form=form), error.status
+        else:
+            db.session.commit()
+            flash("Thank you: the moderators will look at this post. You will hear the outcome.", "success")
+            return redirect(url_for("boards.post", post_id=post.id))
+    status = 422 if form.has_errors else 200
+    return render_template("moderation/flag.html", post=post, form=form), status
+
+
+# -- the queue ---------------------------------------------------------------------------------
+
+
+@bp.route("/mod/queue")
+@login_required
+def queue() -> ResponseReturnValue:
+    _refuse_unless(is_any_moderator(current_user), "Only moderators can open the review queue.")
+    items = flags.open_queue(current_user)
+    return render_template("moderation/queue.html", items=items, form=ResolveForm(), failed_post_id=None)
+
+
+@bp.route("/mod/queue/<int:post_id>/resolve", methods=["POST"])
+@login_required
+def resolve(post_id: int) -> ResponseReturnValue:
+    post = services.get_post(post_id)
+    _refuse_unless(
+        is_moderator_of(current_user, post.thread.board), "Only moderators of this board can resolve flags."
+    )
+    form = ResolveForm()
+    if form.validate_on_submit():
+        try:
+            count = flags.resolve_flags(post, form.outcome.data, form.reason.data or "", actor=current_user,
+                                        new_body=form.body.data)  # fmt: skip
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"Resolved {count} flag{'s' if count != 1 else ''}; the flaggers are told.", "success")
+            return redirect(url_for("moderation.queue"))
+    items = flags.open_queue(current_user)
+    status = 422 if form.has_errors else 400
+    return render_template("moderation/queue.html", items=items, form=form, failed_post_id=post_id), status
+
+
+# -- members -----------------------------------------------------------------------------------
+
+
+def _member(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username.lower()))
+    if user is None:
+        abort(404, description=f"There is no member called {username!r}.")
+    return user
+
+
+def _user_forms(**given: ForumForm) -> dict[str, ForumForm]:
+    return {
+        "warn": given.get("warn") or RequiredReasonForm(prefix="warn"),
+        "silence": given.get("silence") or SanctionForm(prefix="silence"),
+        "suspend": given.get("suspend") or SanctionForm(prefix="suspend"),
+        "lift": given.get("lift") or LiftForm(prefix="lift"),
+        "delete": given.get("delete") or DeleteAccountForm(prefix="delete"),
+    }
+
+
+@bp.route("/mod/users/<username>")
+@login_required
+def member(username: str) -> ResponseReturnValue:
+    _refuse_unless(bool(current_user.is_moderator), "Only moderators can open this page.")
+    user = _member(username)
+    return render_template(
+        "moderation/member.html", user=user, forms=_user_forms(), entries=log.about_user(user)
+    )
+
+
+def _user_action(
+    username: str, name: str, form: ForumForm, act: Callable[[User], str]
+) -> ResponseReturnValue:
+    _refuse_unless(bool(current_user.is_moderator), "Only moderators can act on members.")
+    user = _member(username)
+    _refuse_unless(users.can_sanction(current_user, user), "You cannot take action against this account.")
+    if form.validate_on_submit():
+        try:
+            message = act(user)
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("moderation.member", username=user.username))
+    forms = _user_forms(**{name: form})
+    page = render_template("moderation/member.html", user=user, forms=forms, entries=log.about_user(user))
+    return page, 422
+
+
+@bp.route("/mod/users/<username>/warn", methods=["POST"])
+@login_required
+def warn(username: str) -> ResponseReturnValue:
+    form = RequiredReasonForm(prefix="warn")
+
+    def act(user: User) -> str:
+        users.warn_user(user, form.reason.data, actor=current_user)
+        return f"{user.username} is warned."
+
+    return _user_action(username, "warn", form, act)
+
+
+@bp.route("/mod/users/<username>/silence", methods=["POST"])
+@login_required
+def silence(username: str) -> ResponseReturnValue:
+    form = SanctionForm(prefix="silence")
+
+    def act(user: User) -> str:
+        until = users.until_from_duration(form.duration.data)
+        users.silence_user(user, until, form.reason.data, actor=current_user)
+        return f"{user.username} is silenced {users.describe_until(until)}."
+
+    return _user_action(username, "silence", form, act)
+
+
+@bp.route("/mod/users/<username>/suspend", methods=["POST"])
+@login_required
+def suspend(username: str) -> ResponseReturnValue:
+    form = SanctionForm(prefix="suspend")
+
+    def act(user: User) -> str:
+        until = users.until_from_duration(form.duration.data)
+        users.suspend_user(user, until, form.reason.data, actor=current_user)
+        return f"{user.username} is suspended {users.describe_until(until)} and logged out everywhere."
+
+    return _user_action(username, "suspend", form, act)
+
+
+@bp.route("/mod/users/<username>/lift", methods=["POST"])
+@login_required
+def lift(username: str) -> ResponseReturnValue:
+    form = LiftForm(prefix="lift")
+
+    def act(user: User) -> str:
+        users.lift_sanction(user, form.kind.data, form.reason.data or "", actor=current_user)
+        return f"The {form.kind.data} of {user.username} is lifted."
+
+    return _user_action(username, "lift", form, act)
+
+
+@bp.route("/mod/users/<username>/delete", methods=["POST"])
+@login_required
+def delete_account(username: str) -> ResponseReturnValue:
+    form = DeleteAccountForm(prefix="delete")
+
+    def act(user: User) -> str:
+        if (form.confirm.data or "").strip().lower() != user.username:
+            raise Invalid("Type the username exactly, to confirm.", "confirm")
+        users.delete_account(user, form.reason.data, actor=current_user, remove_posts=form.remove_posts.data)
+        return "The account is deleted and its personal data removed."
+
+    return _user_action(username, "delete", form, act)
+
+
+# -- roles -------------------------------------------------------------------------------------
+
+
+@bp.route("/admin/roles", methods=["GET", "POST"])
+@login_required
+def roles() -> ResponseReturnValue:
+    _refuse_unless(bool(current_user.is_admin), "Only administrators can change roles.")
+    form = RoleForm()
+    form.board.choices = [("", "All boards (site-wide)")] + [(b.slug, b.name) for b in boards.list_boards()]
+    if form.validate_on_submit():
+        try:
+            user = db.session.scalar(select(User).where(User.username == form.username.data.strip().lower()))
+            if user is None:
+                raise NotFound("There is no member with this username.", "username")
+            board = boards.get_board(form.board.data) if form.board.data else None
+            change = users.set_role(user, form.role.data, board=board, actor=current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            form.add_service_error(error)
+        else:
+            db.session.commit()
+            flash(f"Done: {change}.", "success")
+            return redirect(url_for("moderation.roles"))
+    status = 422 if form.has_errors else 200
+    return render_template("moderation/roles.html", form=form, staff=users.staff()), status
+
+
+# -- the log and notices -----------------------------------------------------------------------
+
+
+@bp.route("/mod/log")
+@login_required
+def mod_log() -> ResponseReturnValue:
+    _refuse_unless(is_any_moderator(current_user), "Only moderators can read the full moderation log.")
+    page = log.query_page(request.args, viewer=current_user, public=False)
+    return render_template("moderation/log.html", page=page, public=False)
+
+
+@bp.route("/mod/log/public")
+def public_log() -> ResponseReturnValue:
+    if not current_app.config["PUBLIC_MOD_LOG"]:
+        abort(404)
+    page = log.query_page(request.args, viewer=None, public=True)
+    return render_template("moderation/log.html", page=page, public=True)
+
+
+@bp.route("/me/notices")
+@login_required
+def notices() -> ResponseReturnValue:
+    rows = db.session.scalars(
+        select(UserNotice)
+        .where(UserNotice.user_id == current_user.id)
+        .order_by(UserNotice.id.desc())
+        .limit(100)
+    ).all()
+    return render_template("moderation/notices.html", notices=rows, form=ForumForm())
+
+
+@bp.route("/me/notices/read", methods=["POST"])
+@login_required
+def mark_notices_read() -> ResponseReturnValue:
+    if not ForumForm().validate_on_submit():
+        abort(400, description="The form had expired; please try again.")
+    db.session.execute(
+        update(UserNotice)
+        .where(UserNotice.user_id == current_user.id, UserNotice.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return redirect(url_for("moderation.notices"))
