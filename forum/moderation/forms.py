@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import re
 
-from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum.auth.models import ROLES
@@ -19,6 +27,11 @@ def thread_id_from(text: str | None) -> int | None:
     """A thread id from "123", "/t/123/slug" or a full thread URL."""
     match = THREAD_REFERENCE.match(text or "")
     return int(match.group(1)) if match else None
+
+
+def choices(pairs: object) -> list[SelectChoice]:
+    """SelectChoice options (WTForms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[attr-defined]
 
 
 def reason_field(required: bool = False, label: str = "Reason") -> TextAreaField:
@@ -67,7 +80,7 @@ class SplitForm(ForumForm):
 
 class FlagForm(ForumForm):
     reason = RadioField(
-        "Why?", choices=list(FLAG_REASONS.items()), validators=[DataRequired()], validate_choice=True
+        "Why?", choices=choices(FLAG_REASONS.items()), validators=[DataRequired()], validate_choice=True
     )
     note = TextAreaField(
         "Anything the moderators should know (optional)", validators=[Optional(), Length(max=1000)]
@@ -77,8 +90,8 @@ class FlagForm(ForumForm):
 class ResolveForm(ForumForm):
     outcome = RadioField(
         "Decision",
-        choices=[("hide", "Hide the post"), ("edit", "Edit the post"), ("warn", "Hide and warn the author"),
-                 ("dismiss", "Dismiss: the post is fine")],
+        choices=choices([("hide", "Hide the post"), ("edit", "Edit the post"), ("warn", "Hide and warn the author"),
+                         ("dismiss", "Dismiss: the post is fine")]),
         validators=[DataRequired()], validate_choice=True,
     )  # fmt: skip
     reason = reason_field(label="Reason (needed to hide or warn)")
@@ -96,13 +109,15 @@ assert {value for value, _ in DURATION_CHOICES} == set(DURATIONS)
 
 
 class SanctionForm(ForumForm):
-    duration = SelectField("For", choices=DURATION_CHOICES, validators=[DataRequired()], validate_choice=True)
+    duration = SelectField(
+        "For", choices=choices(DURATION_CHOICES), validators=[DataRequired()], validate_choice=True
+    )
     reason = reason_field(required=True, label="Reason (shown to the member)")
 
 
 class LiftForm(ForumForm):
     kind = SelectField(
-        "Lift", choices=[("silence", "Silence"), ("suspension", "Suspension")], validate_choice=True
+        "Lift", choices=choices([("silence", "Silence"), ("suspension", "Suspension")]), validate_choice=True
     )
     reason = reason_field()
 
@@ -115,5 +130,7 @@ class DeleteAccountForm(ForumForm):
 
 class RoleForm(ForumForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=30)])
-    role = SelectField("Role", choices=[(role, role.capitalize()) for role in ROLES], validate_choice=True)
+    role = SelectField(
+        "Role", choices=choices((role, role.capitalize()) for role in ROLES), validate_choice=True
+    )
     board = SelectField("Only for board (moderators)", validate_choice=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
+from markupsafe import Markup
 from sqlalchemy import delete, select
 
 from forum.auth.models import ROLES, User
@@ -55,7 +57,9 @@ def notify(user: User, kind: str, message: str, *, subject: str) -> UserNotice:
     notice = UserNotice(user_id=user.id, kind=kind, message=message)
     db.session.add(notice)
     if user.email:
-        queue_mail(user.email, subject, message + "\n\nYour notices: /me/notices\n")
+        link = current_app.config["BASE_URL"].rstrip("/") + "/me/notices"
+        html = Markup('<p>{}</p><p><a href="{}">Your notices</a></p>').format(message, link)
+        queue_mail(user.email, subject, f"{message}\n\nYour notices: {link}\n", str(html))
     return notice
 
 

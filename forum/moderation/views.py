@@ -33,6 +33,7 @@ from forum.moderation.forms import (
     RoleForm,
     SanctionForm,
     SplitForm,
+    choices,
     thread_id_from,
 )  # fmt: skip
 from forum.moderation.models import UserNotice
@@ -66,12 +67,12 @@ def redirect_merged_threads() -> ResponseReturnValue | None:
 # -- threads -----------------------------------------------------------------------------------
 
 
-def _board_choices(viewer: User) -> list[tuple[str, str]]:
-    return [(b.slug, b.name) for b in boards.list_boards() if is_moderator_of(viewer, b)]
+def _board_choices(viewer: User) -> list:
+    return choices((b.slug, b.name) for b in boards.list_boards() if is_moderator_of(viewer, b))
 
 
 def _thread_forms(thread: Thread, **given: ForumForm) -> dict[str, ForumForm]:
-    choices = _board_choices(current_user)
+    board_choices = _board_choices(current_user)
     forms: dict[str, ForumForm] = {
         "lock": given.get("lock") or RequiredReasonForm(prefix="lock"),
         "unlock": given.get("unlock") or ReasonForm(prefix="unlock"),
@@ -81,14 +82,14 @@ def _thread_forms(thread: Thread, **given: ForumForm) -> dict[str, ForumForm]:
         "split": given.get("split") or SplitForm(prefix="split", data={"board": thread.board.slug}),
         "duplicate": given.get("duplicate") or DuplicateForm(prefix="duplicate"),
     }
-    forms["move"].board.choices = [c for c in choices if c[0] != thread.board.slug]  # type: ignore[attr-defined]
-    forms["split"].board.choices = choices  # type: ignore[attr-defined]
+    forms["move"].board.choices = [c for c in board_choices if c.value != thread.board.slug]  # type: ignore[attr-defined]
+    forms["split"].board.choices = board_choices  # type: ignore[attr-defined]
     replies = db.session.scalars(
         select(Post).where(Post.thread_id == thread.id, Post.position > 1).order_by(Post.position).limit(200)
     )
-    forms["split"].posts.choices = [  # type: ignore[attr-defined]
+    forms["split"].posts.choices = choices(  # type: ignore[attr-defined]
         (p.id, f"#{p.position} by {p.author.name}: {p.body_source[:80]}") for p in replies
-    ]
+    )
     return forms
 
 
@@ -104,7 +105,7 @@ def _moderated_thread(thread_id: int) -> Thread:
 @login_required
 def thread_tools(thread_id: int) -> ResponseReturnValue:
     thread = _moderated_thread(thread_id)
-    return render_template("moderation/thread_tools.html", thread=thread, forms=_thread_forms(thread))
+    return render_template("moderation/thread_tools.html", thread=thread, tools=_thread_forms(thread))
 
 
 def _thread_action(
@@ -120,7 +121,7 @@ def _thread_action(
             form.add_service_error(error)
             status = 422 if error.status in (400, 404, 422) else error.status
             forms = _thread_forms(thread, **{name: form})
-            return render_template("moderation/thread_tools.html", thread=thread, forms=forms), status
+            return render_template("moderation/thread_tools.html", thread=thread, tools=forms), status
         db.session.commit()
         flash(message, "success")
         return redirect(
@@ -128,7 +129,7 @@ def _thread_action(
             if thread.merged_into_id is None
             else url_for("boards.thread", thread_id=thread.merged_into_id)
         )
-    return render_template("moderation/thread_tools.html", thread=thread, forms=forms), 422
+    return render_template("moderation/thread_tools.html", thread=thread, tools=forms), 422
 
 
 @bp.route("/t/<int:thread_id>/lock", methods=["POST"])
@@ -376,7 +377,7 @@ def member(username: str) -> ResponseReturnValue:
     _refuse_unless(bool(current_user.is_moderator), "Only moderators can open this page.")
     user = _member(username)
     return render_template(
-        "moderation/member.html", user=user, forms=_user_forms(), entries=log.about_user(user)
+        "moderation/member.html", user=user, tools=_user_forms(), entries=log.about_user(user)
     )
 
 
@@ -397,7 +398,7 @@ def _user_action(
             flash(message, "success")
             return redirect(url_for("moderation.member", username=user.username))
     forms = _user_forms(**{name: form})
-    page = render_template("moderation/member.html", user=user, forms=forms, entries=log.about_user(user))
+    page = render_template("moderation/member.html", user=user, tools=forms, entries=log.about_user(user))
     return page, 422
 
 
@@ -473,7 +474,9 @@ def delete_account(username: str) -> ResponseReturnValue:
 def roles() -> ResponseReturnValue:
     _refuse_unless(bool(current_user.is_admin), "Only administrators can change roles.")
     form = RoleForm()
-    form.board.choices = [("", "All boards (site-wide)")] + [(b.slug, b.name) for b in boards.list_boards()]
+    form.board.choices = choices(
+        [("", "All boards (site-wide)")] + [(b.slug, b.name) for b in boards.list_boards()]
+    )
     if form.validate_on_submit():
         try:
             user = db.session.scalar(select(User).where(User.username == form.username.data.strip().lower()))
