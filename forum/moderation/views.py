@@ -335,6 +335,7 @@ def resolve(post_id: int) -> ResponseReturnValue:
         is_moderator_of(current_user, post.thread.board), "Only moderators of this board can resolve flags."
     )
     form = ResolveForm()
+    refused: int | None = None
     if form.validate_on_submit():
         try:
             count = flags.resolve_flags(post, form.outcome.data, form.reason.data or "", actor=current_user,
@@ -342,12 +343,15 @@ def resolve(post_id: int) -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
+            refused = error.status if error.status in (403, 409) else None
         else:
             db.session.commit()
             flash(f"Resolved {count} flag{'s' if count != 1 else ''}; the flaggers are told.", "success")
             return redirect(url_for("moderation.queue"))
     items = flags.open_queue(current_user)
     status = 422 if form.has_errors else 400
+    if refused:
+        status = refused
     return render_template("moderation/queue.html", items=items, form=form, failed_post_id=post_id), status
 
 
