@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from forum.forms import ForumForm
@@ -47,10 +47,10 @@ class BoardForm(ForumForm):
     kind = SelectField(
         "Kind",
         choices=[
-            ("questions", "Questions (threads can be marked solved)"),
-            ("discussion", "Discussion"),
-            ("ideas", "Ideas (members vote)"),
-            ("announcements", "Announcements (only moderators start threads)"),
+            SelectChoice("questions", "Questions (threads can be marked solved)"),
+            SelectChoice("discussion", "Discussion"),
+            SelectChoice("ideas", "Ideas (members vote)"),
+            SelectChoice("announcements", "Announcements (only moderators start threads)"),
         ],
         validate_choice=True,
     )
