@@ -68,7 +68,8 @@ def redirect_merged_threads() -> ResponseReturnValue | None:
 
 
 def _board_choices(viewer: User) -> list:
-    return choices((b.slug, b.name) for b in boards.list_boards() if is_moderator_of(viewer, b))
+    """Every board: the service refuses (403) a board the moderator does not moderate."""
+    return choices((b.slug, b.name) for b in boards.list_boards())
 
 
 def _thread_forms(thread: Thread, **given: ForumForm) -> dict[str, ForumForm]:
@@ -397,13 +398,16 @@ def _user_action(
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
+            status = error.status if error.status in (403, 409) else 422
         else:
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("moderation.member", username=user.username))
+    else:
+        status = 422
     forms = _user_forms(**{name: form})
     page = render_template("moderation/member.html", user=user, tools=forms, entries=log.about_user(user))
-    return page, 422
+    return page, status
 
 
 @bp.route("/mod/users/<username>/warn", methods=["POST"])
