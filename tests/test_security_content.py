@@ -291,3 +291,23 @@ def test_secrets_and_passwords_never_reach_the_logs(app, client, caplog, capfd):
     text = caplog.text + captured.out + captured.err
     for value in (secret, PASSWORD, new_password, "the wrong password"):
         assert value not in text
+
+
+# -- SECURITY 20: a refused CSRF token never loses a long reply ----------------------------------------
+
+
+def test_csrf_failure_keeps_the_typed_text(client):
+    author = make_member()
+    thread = make_thread(make_board(), author)
+    login(client, author)
+    text = "A long and careful answer. " * 200
+    response = client.post(f"/t/{thread.id}/reply", data={"body": text, "submit": "1"}, csrf=False)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert text.strip() in page and "This form had expired" in page
+    assert thread.reply_count == 0
+    token = csrf_token_in(page)  # a fresh token: sending the form again works
+    again = client.post(f"/t/{thread.id}/reply", data={"body": text, "submit": "1", "csrf_token": token})
+    assert again.status_code == 302 and thread.reply_count == 1
+    other = client.post("/logout", csrf=False)
+    assert other.status_code == 400 and "This form had expired" in other.get_data(as_text=True)

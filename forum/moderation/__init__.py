@@ -29,12 +29,13 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
 
     from forum import events
-    from forum.moderation import antispam, cli, ratelimits, services  # noqa: F401  (cli adds `users set-role`)
+    from forum.moderation import antispam, cli, csrf_recovery, ratelimits, services  # noqa: F401  (cli: `users set-role`)
     from forum.moderation.views import bp, is_any_moderator
 
     events.post_edited.connect(services.record_revision)
     events.post_created.connect(antispam.check_new_post)
     ratelimits.init_app(app)
+    csrf_recovery.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         is_any_moderator=is_any_moderator,
