@@ -205,3 +205,26 @@ def test_established_members_have_no_new_account_limits(client):
     assert reply(client, thread, body).status_code == 302
     assert reply(client, thread, body + " again").status_code == 302
     assert db.session.scalar(select(Post).where(Post.position == 2)).hidden_at is None
+
+
+def test_queue_and_log_pages_have_bounded_queries(client, count_queries):
+    board = make_board()
+    from tests.factories import make_reply
+
+    thread = make_thread(board, make_member(), title="Busy thread")
+    flaggers = [make_member() for _ in range(2)]
+    for index in range(12):
+        post = make_reply(thread, make_member(), f"Reply {index}")
+        for flagger in flaggers:
+            db.session.add(Flag(post_id=post.id, flagger_id=flagger.id, reason="spam"))
+    db.session.commit()
+    login(client, make_moderator("moddy"))
+    for index in range(3):
+        client.post(f"/t/{thread.id}/pin", data={"pinned": "1" if index % 2 == 0 else "0"})
+    with count_queries() as counter:
+        page = client.get("/mod/queue").get_data(as_text=True)
+    assert page.count('class="queue-item"') == 12
+    assert counter.count <= 8, counter.report()
+    with count_queries() as counter:
+        assert client.get("/mod/log").status_code == 200
+    assert counter.count <= 8, counter.report()
