@@ -103,7 +103,7 @@ def test_rename(client, setup):
     assert client.post(f"/t/{thread.id}/rename", data={"rename-title": "ab"}).status_code == 422
 
 
-def test_merge_interleaves_by_time_and_redirects(client, setup):
+def test_merge_interleaves_by_time_and_redirects(client, make_client, setup):
     board, _, author, thread, _ = setup
     other_author = make_member("other")
     source = make_thread(board, other_author, title="Wifi keeps dropping", replies=1)
@@ -133,6 +133,10 @@ def test_merge_interleaves_by_time_and_redirects(client, setup):
     assert (board.thread_count, board.post_count) == (1, 5)
     old = client.get(f"/t/{source.id}/{source.slug}")
     assert old.status_code == 301 and old.headers["Location"] == thread.url
+    anonymous = make_client()
+    old = anonymous.get(f"/t/{source.id}/{source.slug}")
+    assert old.status_code == 301 and old.headers["Location"] == thread.url
+    assert anonymous.get("/t/99999/nothing").status_code == 404
     assert audit_rows("merged thread")[0].target_id == source.id
     assert client.post(f"/t/{thread.id}/merge", data={"merge-target": "99999"}).status_code == 422
 
@@ -247,6 +251,8 @@ def test_warn_silence_suspend_and_lift(client, make_client, setup):
     assert author.silenced_until > utcnow() + timedelta(hours=23)
     refused = victim_browser.post(f"/t/{thread.id}/reply", data={"body": "still here", "submit": "1"})
     assert refused.status_code == 403
+    assert "You cannot post until" in victim_browser.get(thread.url).get_data(as_text=True)
+    assert "Reason: Spamming" in victim_browser.get(thread.url).get_data(as_text=True)
     assert client.post("/mod/users/author/lift", data={"lift-kind": "silence"}).status_code == 302
     assert author.silenced_until is None
     response = client.post(

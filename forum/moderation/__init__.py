@@ -29,17 +29,20 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
 
     from forum import events
-    from forum.moderation import antispam, cli, csrf_recovery, ratelimits, services  # noqa: F401  (cli: `users set-role`)
-    from forum.moderation.views import bp, is_any_moderator
+    from forum.errors import NotFound
+    from forum.moderation import antispam, cli, csrf_recovery, ratelimits, services, users  # noqa: F401  (cli: `users set-role`)
+    from forum.moderation.views import bp, is_any_moderator, redirect_merged_thread
 
     events.post_edited.connect(services.record_revision)
     events.post_created.connect(antispam.check_new_post)
     ratelimits.init_app(app)
     csrf_recovery.init_app(app)
     app.register_blueprint(bp)
+    app.register_error_handler(NotFound, redirect_merged_thread)
     app.jinja_env.globals.update(
         is_any_moderator=is_any_moderator,
         can_view_history=services.can_view_history,
+        sanction_notice=users.sanction_notice,
     )
     from forum.moderation.flags import can_flag
 

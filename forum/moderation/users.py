@@ -38,6 +38,14 @@ def describe_until(until: datetime | None) -> str:
     return f"until {until:%Y-%m-%d %H:%M} UTC"
 
 
+def sanction_notice(user: object) -> str | None:
+    """What a silenced member sees where the reply box would be."""
+    if not getattr(user, "is_authenticated", False) or not is_silenced(user):  # type: ignore[arg-type]
+        return None
+    reason = f" Reason: {user.sanction_reason}" if user.sanction_reason else ""  # type: ignore[attr-defined]
+    return f"You cannot post {describe_until(user.silenced_until)}.{reason}"  # type: ignore[attr-defined]
+
+
 def can_sanction(actor: object, user: User) -> bool:
     """Site-wide moderators sanction members; only admins sanction moderators; nobody an admin."""
     if not getattr(actor, "is_authenticated", False) or not actor.is_moderator:  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from forum.boards import services as boards
 from forum.boards.models import Post, Thread
 from forum.boards.permissions import is_moderator_of
 from forum.db import utcnow
-from forum.errors import Invalid, NotFound, ServiceError
+from forum.errors import Invalid, NotFound, ServiceError, error_response
 from forum.extensions import db
 from forum.forms import ForumForm
 from forum.moderation import flags, log, services, users
@@ -52,15 +52,30 @@ def is_any_moderator(user: Any) -> bool:
     )
 
 
-@bp.before_app_request
-def redirect_merged_threads() -> ResponseReturnValue | None:
-    """The address of a merged thread leads to the thread it went into."""
+def _merged_thread_redirect() -> ResponseReturnValue | None:
     if request.endpoint == "boards.thread" and request.view_args:
         thread = db.session.get(Thread, request.view_args["thread_id"])
         if thread is not None and thread.merged_into_id is not None:
             target = db.session.get(Thread, thread.merged_into_id)
             if target is not None:
                 return redirect(target.url, code=301)
+    return None
+
+
+def redirect_merged_thread(error: NotFound) -> ResponseReturnValue:
+    """The address of a merged thread leads to the thread it went into.
+
+    Members get a NotFound for the merged (deleted) thread, answered here, so ordinary
+    thread pages cost no extra query; moderators, who may read deleted threads, are
+    redirected before the view (below).
+    """
+    return _merged_thread_redirect() or error_response(error.status, error.message, error.field)
+
+
+@bp.before_app_request
+def redirect_merged_thread_for_moderators() -> ResponseReturnValue | None:
+    if request.endpoint == "boards.thread" and is_any_moderator(current_user):
+        return _merged_thread_redirect()
     return None
 
 
