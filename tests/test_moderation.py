@@ -395,3 +395,14 @@ def test_notices_can_be_marked_read(client, setup):
     login(client, author)
     assert client.post("/me/notices/read").status_code == 302
     assert db.session.scalar(select(UserNotice.read_at).where(UserNotice.user_id == author.id)) is not None
+
+
+def test_delete_thread(client, setup):
+    board, _, author, thread, _ = setup
+    assert client.post(f"/t/{thread.id}/delete", data={"delete-reason": ""}).status_code == 422
+    response = client.post(f"/t/{thread.id}/delete", data={"delete-reason": "Spam thread"})
+    assert response.status_code == 302 and response.headers["Location"] == board.url
+    assert thread.deleted_at is not None and (board.thread_count, board.post_count) == (0, 0)
+    assert audit_rows("deleted thread")[0].reason == "Spam thread"
+    client.post("/logout")
+    assert client.get(thread.url).status_code == 404

@@ -85,6 +85,7 @@ ACTIONS = [
         MODERATORS,
     ),  # fmt: skip
     Action("duplicate", "POST", "/t/{t}/duplicate", {"duplicate-original": "{o}"}, MODERATORS),
+    Action("delete_thread", "POST", "/t/{t}/delete", {"delete-reason": "Spam"}, MODERATORS),
     Action("tools", "GET", "/t/{t}/moderate", {}, MODERATORS),
     Action("hide", "POST", "/p/{p}/hide", {"reason": "Rude"}, MODERATORS),
     Action("resolve", "POST", "/mod/queue/{p}/resolve", {"outcome": "hide", "reason": "Spam"}, MODERATORS),

@@ -238,6 +238,19 @@ def close_as_duplicate(thread: Thread, original: Thread, reason: str = "", *, ac
     _record_thread(actor, "closed as duplicate", thread, reason, details=f"Original: thread {original.id}")
 
 
+def delete_thread(thread: Thread, reason: str, *, actor: User) -> None:
+    """Remove a whole thread from its board (rows stay for the log); counters are recounted."""
+    _require_moderator(actor, thread.board, "delete threads")
+    reason = check_reason(reason)
+    if thread.deleted_at is not None:
+        raise Conflict("This thread is deleted already.")
+    thread.deleted_at = utcnow()
+    thread.is_pinned = False
+    thread.author.thread_count = max(0, thread.author.thread_count - 1)
+    recount_board(thread.board)
+    _record_thread(actor, "deleted thread", thread, reason)
+
+
 def _record_thread(actor: User, action: str, thread: Thread, reason: str, details: str = "") -> None:
     audit.record(
         actor, action, target_type="thread", target_id=thread.id, target_label=thread.title,

@@ -97,6 +97,7 @@ def _thread_forms(thread: Thread, **given: ForumForm) -> dict[str, ForumForm]:
         "merge": given.get("merge") or MergeForm(prefix="merge"),
         "split": given.get("split") or SplitForm(prefix="split", data={"board": thread.board.slug}),
         "duplicate": given.get("duplicate") or DuplicateForm(prefix="duplicate"),
+        "delete": given.get("delete") or RequiredReasonForm(prefix="delete"),
     }
     forms["move"].board.choices = [c for c in board_choices if c.value != thread.board.slug]  # type: ignore[attr-defined]
     forms["split"].board.choices = board_choices  # type: ignore[attr-defined]
@@ -260,6 +261,21 @@ def close_duplicate(thread_id: int) -> ResponseReturnValue:
         return "The thread is closed as a duplicate."
 
     return _thread_action(thread_id, "duplicate", form, act)
+
+
+@bp.route("/t/<int:thread_id>/delete", methods=["POST"])
+@login_required
+def delete_thread(thread_id: int) -> ResponseReturnValue:
+    form = RequiredReasonForm(prefix="delete")
+
+    def act(thread: Thread) -> str:
+        services.delete_thread(thread, form.reason.data, actor=current_user)
+        return "The thread is deleted."
+
+    thread = _moderated_thread(thread_id)
+    board_url = thread.board.url
+    response = _thread_action(thread_id, "delete", form, act)
+    return redirect(board_url) if thread.deleted_at is not None else response
 
 
 # -- posts -------------------------------------------------------------------------------------
