@@ -30,7 +30,15 @@ def init_app(app: Flask) -> None:
 
     from forum import events
     from forum.errors import NotFound
-    from forum.moderation import antispam, cli, csrf_recovery, ratelimits, services, users  # noqa: F401  (cli: `users set-role`)
+    from forum.moderation import (  # noqa: F401  (cli: `users set-role`)
+        antispam,
+        cli,
+        csrf_recovery,
+        members_views,  # noqa: F401  (its routes are on the same blueprint)
+        ratelimits,
+        services,
+        users,
+    )
     from forum.moderation.views import bp, is_any_moderator, redirect_merged_thread
 
     events.post_edited.connect(services.record_revision)
