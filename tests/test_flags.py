@@ -228,3 +228,24 @@ def test_queue_and_log_pages_have_bounded_queries(client, count_queries):
     with count_queries() as counter:
         assert client.get("/mod/log").status_code == 200
     assert counter.count <= 8, counter.report()
+
+
+def test_a_new_accounts_link_heavy_thread_is_held_too(client, make_client, newcomer):
+    board, _, user = newcomer
+    body = "Deals: https://a.example https://b.example https://c.example"
+    response = client.post(
+        f"/b/{board.slug}/new", data={"title": "Great deals here", "body": body, "submit": "1"}
+    )
+    assert response.status_code == 302
+    opening = db.session.scalar(select(Post).where(Post.author_id == user.id))
+    assert opening.hidden_at is not None and opening.body_source == body
+    assert "https://a.example" not in client.get(response.headers["Location"]).get_data(as_text=True)
+    moderator = make_client()
+    login(moderator, make_moderator("moddy"))
+    assert (
+        moderator.post(
+            f"/mod/queue/{opening.id}/resolve", data={"outcome": "hide", "reason": "Spam"}
+        ).status_code
+        == 302
+    )
+    assert opening.hidden_reason == "Spam"

@@ -379,7 +379,9 @@ def test_mod_log_filters_and_public_log(app, client, make_client, setup):
     assert "warned user" in client.get("/mod/log?user=author&action=warned+user").get_data(as_text=True)
     anonymous = make_client()
     assert anonymous.get("/mod/log/public").status_code == 404
+    assert "/mod/log/public" not in anonymous.get("/").get_data(as_text=True)
     app.config["PUBLIC_MOD_LOG"] = True
+    assert "/mod/log/public" in anonymous.get("/").get_data(as_text=True)
     public = anonymous.get("/mod/log/public").get_data(as_text=True)
     assert "locked thread" in public and "Solved" in public
     assert "warned user" in public and "Private matter" not in public and "author" not in public
