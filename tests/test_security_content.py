@@ -14,6 +14,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
+from forum.mail.services import send_pending
 from forum.markup import ALLOWED_CLASSES, ALLOWED_TAGS, render_markdown
 from tests.conftest import csrf_token_in
 from tests.factories import PASSWORD, login, make_board, make_thread
@@ -314,3 +315,21 @@ def test_csrf_failure_keeps_the_typed_text(client):
     assert again.status_code == 302 and thread.reply_count == 1
     other = client.post("/logout", csrf=False)
     assert other.status_code == 400 and "This form had expired" in other.get_data(as_text=True)
+
+
+def test_moderation_mail_and_notices_escape_and_stay_private(client, make_client, smtp_server):
+    member = make_member("warned")
+    bystander = make_client()
+    login(bystander, make_member("bystander"))
+    login(client, make_moderator("moddy"))
+    reason = "<script>alert(1)</script> be kind"
+    assert client.post("/mod/users/warned/warn", data={"warn-reason": reason}).status_code == 302
+    send_pending()
+    (message,) = smtp_server.messages_to(member.email)
+    html = smtp_server.html_of(message)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; be kind" in html and "<script>" not in html
+    assert "be kind" not in bystander.get("/me/notices").get_data(as_text=True)  # SECURITY 15
+    owner = make_client()
+    login(owner, member)
+    page = owner.get("/me/notices").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; be kind" in page
