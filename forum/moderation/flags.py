@@ -133,10 +133,6 @@ def open_queue(viewer: User, limit: int = 50) -> list[QueueItem]:
     return list(items.values())
 
 
-def count_open(viewer: User) -> int:
-    return len(open_queue(viewer, limit=1000))
-
-
 OUTCOME_WORDS = {
     "hide": "a moderator hid the post",
     "edit": "a moderator edited the post",
