@@ -203,31 +203,43 @@ def real_argon2(app_config):
 
 
 def test_unknown_user_and_wrong_password_read_and_time_the_same(real_argon2, client):
+    """Byte-identical pages; median time difference < 50 ms over 20 paired tries.
+
+    CPU time (immune to other processes on a shared machine) must differ by < 50 ms in every
+    run. Wall-clock time is what an attacker sees; other processes only add noise to it, never
+    a systematic difference, so a noisy run is measured again (up to three runs).
+    """
     make_member("alice")
 
-    def attempt(name: str) -> tuple[bytes, float]:
-        started = time.perf_counter()
+    def attempt(name: str) -> tuple[bytes, float, float]:
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.post("/login", data={"login": name, "password": "wrong password"})
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         assert response.status_code == 422
         body = response.get_data(as_text=True)
         # Identical apart from the CSRF token and the name the visitor typed (kept in the field).
         body = body.replace(csrf_token_in(body), "TOKEN").replace(f'value="{name}"', 'value="NAME"')
-        return body.encode(), elapsed
+        return body.encode(), elapsed, cpu
+
+    def measure() -> tuple[float, float]:
+        wall, cpu = [], []
+        for index in range(20):
+            # Paired tries in alternating order, so load from other processes hits both sides alike.
+            known = attempt("alice") if index % 2 == 0 else None
+            unknown = attempt("nobody")
+            known = known or attempt("alice")
+            assert known[0] == unknown[0]
+            wall.append(known[1] - unknown[1])
+            cpu.append(known[2] - unknown[2])
+        return abs(statistics.median(wall)), abs(statistics.median(cpu))
 
     attempt("nobody")  # warm up: the dummy hash is computed once
-    differences = []
-    for index in range(20):
-        # Paired tries in alternating order, so load from other processes hits both sides alike.
-        first, second = ("alice", "nobody") if index % 2 == 0 else ("nobody", "alice")
-        body_first, seconds_first = attempt(first)
-        body_second, seconds_second = attempt(second)
-        assert body_first == body_second
-        differences.append(
-            seconds_first - seconds_second if first == "alice" else seconds_second - seconds_first
-        )
-    difference = abs(statistics.median(differences))
-    assert difference < 0.050, f"median difference {difference * 1000:.1f} ms"
+    for _run in range(3):
+        wall, cpu = measure()
+        assert cpu < 0.050, f"median CPU time difference {cpu * 1000:.1f} ms"
+        if wall < 0.050:
+            break
+    assert wall < 0.050, f"median wall-clock difference {wall * 1000:.1f} ms in three runs"
 
 
 # -- SECURITY 27: open redirects -------------------------------------------------------------------
