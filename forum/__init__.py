@@ -73,6 +73,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from forum.notifications.views import init_app as init_notifications
 
     init_notifications(app)  # blueprint, CLI, signal receivers, drain (issue #7)
+    from forum import moderation
+
+    moderation.init_app(app)
     return app
 
 

@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,
     "MAIL_SEND_AFTER_REQUEST": True,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Moving windows: a fixed window lets twice the limit through around each minute boundary.
+    "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "WORKERS": 1,  # how many processes serve the app (the memory:// limiter needs exactly 1)
     "COMPANY_NAME": "the company",

@@ -5,7 +5,7 @@ from forum.badges.models import BadgeVerification, EmployeeBadge  # noqa: F401
 from forum.boards.models import Board, Post, Thread
 from forum.ideas.models import Idea, IdeaStatusChange, IdeaVote  # noqa: F401  (qa)
 from forum.mail.models import OutgoingMail
-from forum.moderation.models import AuditEntry
+from forum.moderation.models import AuditEntry, BoardModerator, Flag, PostRevision, UserNotice  # noqa: F401
 from forum.notifications.models import Notification, PasswordResetToken, Watch  # noqa: F401
 from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
 from forum.wiki.models import WikiPage, WikiRevision

@@ -36,6 +36,9 @@ class User(db.Model):
     suspended_until: Mapped[datetime | None]
     sanction_reason: Mapped[str | None] = mapped_column(String(500))
     deleted_at: Mapped[datetime | None]
+    # -- moderation --
+    # How many boards this member moderates (board_moderators rows): 0 spares every member a query.
+    moderated_board_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

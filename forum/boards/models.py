@@ -77,6 +77,10 @@ class Thread(db.Model):
     # Q&A: the accepted reply (a plain id: posts -> threads already points the other way).
     solution_post_id: Mapped[int | None]
     has_employee_reply: Mapped[bool] = mapped_column(default=False)
+    # -- moderation --
+    # Plain ids: a merged thread redirects to the one it went into; a duplicate links its original.
+    merged_into_id: Mapped[int | None]
+    duplicate_of_id: Mapped[int | None]
 
     board: Mapped[Board] = relationship(back_populates="threads")
     author: Mapped[User] = relationship(foreign_keys=[author_id])

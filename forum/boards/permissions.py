@@ -14,8 +14,16 @@ def _is_member(user: Any) -> bool:
 
 
 def is_moderator_of(user: Any, board: Board | None = None) -> bool:
-    """Moderators and admins; per-board moderator scopes plug in here (moderation issue)."""
-    return _is_member(user) and user.is_moderator
+    """Site-wide moderators and admins; board moderators for their own boards (forum.moderation)."""
+    if not _is_member(user):
+        return False
+    if user.is_moderator:
+        return True
+    if board is None or not getattr(user, "moderated_board_count", 0):
+        return False
+    from forum.moderation.scopes import moderated_board_ids
+
+    return board.id in moderated_board_ids(user)
 
 
 def can_post(user: Any) -> bool:
