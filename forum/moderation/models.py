@@ -46,7 +46,7 @@ class BoardModerator(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     board: Mapped[Board] = relationship()
@@ -79,7 +79,7 @@ class Flag(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     outcome: Mapped[str | None] = mapped_column(String(20))
 
     post: Mapped[Post] = relationship()
@@ -100,7 +100,7 @@ class PostRevision(db.Model):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     number: Mapped[int]
     body_source: Mapped[str] = mapped_column(Text)  # the text before this edit
-    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)  # when the edit happened
 
     editor: Mapped[User | None] = relationship()
