@@ -124,6 +124,10 @@ def make_test_config(tmp_path: Path, database_url: str, **overrides: Any) -> dic
 def app_config(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     """Tests can change this dict before asking for `app`."""
     config = make_test_config(tmp_path, database_url)
+    if request.node.get_closest_marker("antispam") is None:
+        # Factories make fresh accounts that post in quick succession; the new-account posting
+        # rates are tested on their own (tests marked `antispam`).
+        config.update(NEW_ACCOUNT_REPLY_INTERVAL=0, NEW_ACCOUNT_THREAD_INTERVAL=0)
     if "smtp_server" in request.fixturenames:
         server: SMTPServer = request.getfixturevalue("smtp_server")
         config.update(MAIL_SERVER=server.host, MAIL_PORT=server.port, MAIL_SENDER="Forum <forum@forum.test>")

@@ -164,6 +164,7 @@ def test_new_accounts_are_limited_per_post(client, newcomer, body, message):
     assert snapshot() == before
 
 
+@pytest.mark.antispam
 def test_new_accounts_reply_and_thread_rates(client, newcomer):
     board, thread, user = newcomer
     assert reply(client, thread, "first").status_code == 302

@@ -49,8 +49,12 @@ def bell(client) -> int:
 
 @pytest.fixture
 def people(make_client):
-    """ann asks (logged in on `ann`), bob answers (on `bob`), carol watches from afar."""
-    ann, bob, carol = make_user("ann"), make_user("bob"), make_user("carol")
+    """ann asks (logged in on `ann`), bob answers (on `bob`), carol watches from afar.
+
+    Members of some weeks' standing: the new-account limits (moderation) are tested elsewhere.
+    """
+    weeks_ago = utcnow() - timedelta(days=21)
+    ann, bob, carol = (make_user(name, created_at=weeks_ago, post_count=10) for name in ("ann", "bob", "carol"))
     clients = SimpleNamespace(ann=make_client(), bob=make_client(), carol=make_client())
     login(clients.ann, ann)
     login(clients.bob, bob)

@@ -14,6 +14,7 @@ from forum.db import utcnow
 from forum.extensions import db
 from forum.moderation.models import Flag
 from tests.factories import PASSWORD, login, make_board, make_reply, make_thread
+from tests.factories_badges import make_employee
 from tests.factories_moderation import (
     audit_rows,
     make_admin,
@@ -24,8 +25,8 @@ from tests.factories_moderation import (
     snapshot,
 )  # fmt: skip
 
-ACTORS = ["anonymous", "owner", "other", "newbie", "board_mod", "other_board_mod", "moderator", "admin",
-          "silenced", "suspended"]  # fmt: skip
+ACTORS = ["anonymous", "owner", "other", "newbie", "employee", "board_mod", "other_board_mod", "moderator",
+          "admin", "silenced", "suspended"]  # fmt: skip
 MODERATORS = {"board_mod", "moderator", "admin"}
 STAFF = {"moderator", "admin"}
 
@@ -38,6 +39,7 @@ class World:
             "owner": make_member("owner"),
             "other": make_member("other"),
             "newbie": make_new_member("newbie"),
+            "employee": make_employee("employee_one"),  # a verified badge gives no moderator power
             "board_mod": make_board_moderator(self.board, "board_mod"),
             "other_board_mod": make_board_moderator(self.other_board, "other_board_mod"),
             "moderator": make_moderator("moderator_one"),
@@ -89,6 +91,7 @@ ACTIONS = [
     Action("tools", "GET", "/t/{t}/moderate", {}, MODERATORS),
     Action("hide", "POST", "/p/{p}/hide", {"reason": "Rude"}, MODERATORS),
     Action("resolve", "POST", "/mod/queue/{p}/resolve", {"outcome": "hide", "reason": "Spam"}, MODERATORS),
+    Action("solution", "POST", "/p/{p}/solution", {}, MODERATORS | {"owner"}),
     Action("edit", "POST", "/p/{p}/edit", {"body": "Changed text", "submit": "1"}, MODERATORS | {"owner"}),
     Action("delete", "POST", "/p/{p}/delete", {}, MODERATORS | {"owner"}),
     Action("history", "GET", "/p/{p}/history", {}, MODERATORS | {"owner"}),
@@ -125,7 +128,7 @@ ACTIONS = [
         "POST",
         "/p/{p}/flag",
         {"reason": "spam"},
-        {"newbie", "board_mod", "other_board_mod", "moderator", "admin"},
+        {"newbie", "employee", "board_mod", "other_board_mod", "moderator", "admin"},
         (403, 409),
     ),  # fmt: skip
 ]

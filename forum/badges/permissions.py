@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from forum.badges.models import EmployeeBadge
@@ -19,6 +20,14 @@ def active_badge(user: Any) -> EmployeeBadge | None:
     """The member's current badge (not expired, not revoked), the one lasting longest; else None."""
     if not _is_member(user):
         return None
+    # A page asks several times (posting form, menus, permissions): one query per request.
+    cache = g.setdefault("active_badges", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = _load_active_badge(user)
+    return cache[user.id]
+
+
+def _load_active_badge(user: Any) -> EmployeeBadge | None:
     return db.session.scalar(
         select(EmployeeBadge)
         .where(
@@ -44,3 +53,9 @@ def can_wear_badge(user: Any, badge: EmployeeBadge | None) -> bool:
 def can_manage_badges(user: Any) -> bool:
     """Moderators and admins grant and revoke badges (never their own: see services)."""
     return _is_member(user) and bool(getattr(user, "is_moderator", False))
+
+
+def forget_cached_badges() -> None:
+    """After a grant or revoke, the rest of the request sees the new state."""
+    if has_request_context():
+        g.pop("active_badges", None)

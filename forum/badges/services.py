@@ -20,6 +20,7 @@ from sqlalchemy import exists, func, select, update
 
 from forum import events
 from forum.auth.models import User
+from forum.badges import permissions
 from forum.badges.models import BadgeVerification, EmployeeBadge
 from forum.badges.permissions import can_manage_badges
 from forum.boards.models import Post, Thread
@@ -191,6 +192,7 @@ def check_link(token: str, *, actor: User) -> BadgeVerification:
 
 def confirm_verification(token: str, *, actor: User) -> EmployeeBadge:
     """Use the one-time link: grant a fresh badge to `actor`. The caller commits."""
+    permissions.forget_cached_badges()
     verification = check_link(token, actor=actor)
     taken = db.session.scalar(
         select(EmployeeBadge.id).where(
@@ -222,6 +224,7 @@ def confirm_verification(token: str, *, actor: User) -> EmployeeBadge:
     )  # fmt: skip
     db.session.add(badge)
     db.session.flush()
+    permissions.forget_cached_badges()
     return badge
 
 
@@ -271,6 +274,7 @@ def _check_reason(reason: str) -> str:
 
 def grant_badge(user: User, *, actor: User, reason: str, company: str | None = None) -> EmployeeBadge:
     """A moderator grants the badge by hand (e.g. an employee without a company mailbox)."""
+    permissions.forget_cached_badges()
     if not can_manage_badges(actor):
         raise Forbidden("Only moderators can grant employee badges.")
     if actor.id == user.id:
@@ -292,6 +296,7 @@ def grant_badge(user: User, *, actor: User, reason: str, company: str | None = N
         target_label=user.username, reason=reason, affected_user=user,
         details=f"badge {badge.id}, expires {badge.expires_at:%Y-%m-%d}",
     )  # fmt: skip
+    permissions.forget_cached_badges()
     return badge
 
 
@@ -300,6 +305,7 @@ def revoke_badge(user: User, *, actor: User, reason: str) -> int:
 
     Posts written with the badge keep it: they were written by a verified employee.
     """
+    permissions.forget_cached_badges()
     own = actor.id == user.id
     if not own and not can_manage_badges(actor):
         raise Forbidden("Only moderators can revoke employee badges.")
@@ -325,6 +331,7 @@ def revoke_badge(user: User, *, actor: User, reason: str) -> int:
             target_label=user.username, reason=reason, affected_user=user,
             details=", ".join(f"badge {badge.id}" for badge in badges),
         )  # fmt: skip
+    permissions.forget_cached_badges()
     return len(badges)
 
 
