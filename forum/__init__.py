@@ -54,6 +54,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_templating(app)
     _register_mail_drain(app)
+    from forum import search
+
+    search.init_app(app)
     return app
 
 
