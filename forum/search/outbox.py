@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 # Changes that alter what a post's or thread's index entries hold (counters do not).
-POST_FIELDS = ("body_html", "deleted_at", "hidden_at", "thread_id", "author_id")
+POST_FIELDS = ("body_html", "deleted_at", "hidden_at", "thread_id", "author_id", "created_at")
 THREAD_FIELDS = ("title", "board_id", "deleted_at", "hidden_at", "solution_post_id", "has_employee_reply")
 WIKI_FIELDS = ("title", "board_id", "deleted_at", "current_revision_id", "slug")
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from datetime import time as dtime
 
 from sqlalchemy import and_, delete, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from forum.extensions import db
@@ -84,7 +84,7 @@ def apply_changes(
         session.execute(delete(SearchDocument).where(SearchDocument.thread_id.in_(threads)))
     if keys:
         session.execute(delete(SearchDocument).where(SearchDocument.key.in_(keys)))
-    docs = list(documents)
+    docs = list({doc.key: doc for doc in documents}.values())  # one row per key per statement
     for start in range(0, len(docs), 1000):
         _upsert(session, docs[start : start + 1000])
     if own:
@@ -154,11 +154,12 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     if parsed.has_text or parsed.excluded:
         conditions.append(vector.op("@@")(tsquery))
     rank = func.ts_rank(vector, tsquery) if parsed.has_text else literal_column("0.0")
+    within_group = (rank.desc(), doc.created_at.desc()) if parsed.has_text else (doc.created_at.desc(),)
     best = (
         select(doc.key, doc.group_key, doc.created_at, rank.label("score"))
         .where(*conditions)
-        .order_by(doc.group_key, rank.desc(), doc.created_at.desc())
-        .distinct(doc.group_key)
+        .order_by(doc.group_key, *within_group)
+        .ext(distinct_on(doc.group_key))
         .subquery()
     )
     with Session(db.engine) as session:
@@ -208,9 +209,35 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     return Hits(total=total, hits=hits)
 
 
+_TITLE_WORDS = text(
+    "SELECT word FROM ts_stat($$SELECT title_tsv FROM search_documents WHERE opening OR kind = 'wiki'$$)"
+)
+
+
 def suggest(words: list[str]) -> dict[str, str]:
-    """Corrections from the indexed words: needs pg_trgm, so this backend offers none without it."""
-    return {}
+    """Corrections for unknown words from the words of titles (ts_stat lists the lexemes).
+
+    Lexemes are stemmed ("dropping" is "drop"), which is still a word people recognise.
+    Only asked when a search finds little, so scanning the titles is acceptable.
+    """
+    import difflib
+
+    candidates = [w.lower() for w in words if w.isalpha() and len(w) >= 3]
+    if not candidates:
+        return {}
+    corrections = {}
+    with Session(db.engine) as session:
+        known = set(session.scalars(_TITLE_WORDS))
+        for word in candidates:
+            stems = session.scalar(
+                select(func.array_to_string(func.tsvector_to_array(func.to_tsvector(CONFIG, word)), " "))
+            )
+            if not stems or stems in known:
+                continue
+            close = difflib.get_close_matches(word, known, n=1, cutoff=0.7)
+            if close:
+                corrections[word] = close[0]
+    return corrections
 
 
 def similar_threads(title: str, limit: int) -> list[int]:

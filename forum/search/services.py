@@ -86,7 +86,7 @@ def apply_choices(query: ParsedQuery, choices: Choices) -> None:
 
 def search(text: str, *, page: int = 1, choices: Choices | None = None) -> SearchPage:
     """Results for what a person typed plus the form's choices; never raises for bad syntax."""
-    text = (text or "")[:500]
+    text = "".join(c for c in (text or "")[:500] if c.isprintable())  # no NUL (PostgreSQL refuses it)
     query = parse(text)
     if choices:
         apply_choices(query, choices)

@@ -94,18 +94,25 @@ def _swap_in(path: Path) -> None:
 
 
 def _searcher() -> Searcher:
-    """A searcher for this thread, reopened when the index changed or was swapped."""
-    live = os.path.realpath(_current_dir()) if _current_dir().exists() else None
+    """A searcher for this thread, reopened when the index changed or was swapped.
+
+    Not `Searcher.refresh()`: it reuses segment readers and so misses deletions made in an
+    existing segment (a deleted post would stay findable in this process).
+    """
+    link = _current_dir()
+    live = os.path.realpath(link) if link.exists() else None
     cached: Searcher | None = getattr(_cache, "searcher", None)
-    if cached is None or live is None or getattr(_cache, "path", None) != live:
-        if cached is not None:
-            cached.close()
-        ix = open_index()
-        _cache.path = os.path.realpath(_current_dir())
-        _cache.searcher = ix.searcher()
-        return _cache.searcher
-    if not cached.up_to_date():
-        _cache.searcher = cached.refresh()
+    if (
+        cached is not None
+        and live is not None
+        and getattr(_cache, "path", None) == live
+        and cached.up_to_date()
+    ):
+        return cached
+    if cached is not None:
+        cached.close()
+    _cache.searcher = open_index().searcher()
+    _cache.path = os.path.realpath(link)
     return _cache.searcher
 
 
@@ -263,6 +270,12 @@ class _MarkFormatter(highlight.Formatter):
         return START + highlight.get_text(text, token, replace) + STOP
 
 
+# Titles are highlighted whole (the default fragmenter would cut text before the first word).
+_TITLE_HIGHLIGHTER = highlight.Highlighter(
+    fragmenter=highlight.WholeFragmenter(charlimit=None), formatter=_MarkFormatter()
+)
+
+
 def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     text_query, filter_query = build_query(parsed)
     if text_query is None:
@@ -292,7 +305,7 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     hits = []
     for hit in list(best.values())[(page - 1) * per_page : page * per_page]:
         body = hit["body"]
-        title_marked = hit.highlights("title", text=hit["title"], minscore=0) if text_query else ""
+        title_marked = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=hit["title"], minscore=0)
         snippet = hit.highlights("body", text=body, top=2) if body else ""
         hits.append(
             Hit(
