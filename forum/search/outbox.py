@@ -125,7 +125,10 @@ def install_hooks(app: Flask) -> None:
 
             def run() -> None:
                 with app.app_context():
-                    drain(wait=app.config["SEARCH_LOCK_WAIT"])
+                    try:
+                        drain(wait=app.config["SEARCH_LOCK_WAIT"])
+                    except Exception:  # the rows stay in the outbox for the next drain
+                        log.exception("search outbox drain failed; the next drain retries")
 
             response.call_on_close(run)
         return response
