@@ -10,6 +10,7 @@ wildcards, ranges and field syntax cannot be typed in (wildcards can take second
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -22,7 +23,8 @@ from flask import current_app
 from whoosh import highlight, index
 from whoosh import query as wq
 from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.codec.whoosh3 import W3PerDocReader
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from forum.search.documents import Document
@@ -33,6 +35,34 @@ NEEDS_LOCK = True  # one writer at a time: drains take forum.search.outbox.index
 TITLE_BOOST = 3.0
 START, STOP = "\x02", "\x03"
 _cache = threading.local()
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _remember_missing_columns() -> None:
+    """Make Whoosh remember that a segment has no column file for a field.
+
+    Its per-document reader checks the file system again on every lookup of a missing
+    column (a stat per posting of every unscored field while a segment is written); that
+    was a third of bulk indexing time. Segments are immutable, so the answer cannot change.
+    """
+    original = W3PerDocReader._cached_reader
+    if getattr(original, "remembers_missing", False):
+        return
+
+    def cached_reader(self, fieldname, column):  # noqa: ANN001, ANN202 (Whoosh's signature)
+        missing = self.__dict__.setdefault("_missing_columns", set())
+        if fieldname in missing:
+            return None
+        reader = original(self, fieldname, column)
+        if reader is None:
+            missing.add(fieldname)
+        return reader
+
+    cached_reader.remembers_missing = True  # type: ignore[attr-defined]
+    W3PerDocReader._cached_reader = cached_reader
+
+
+_remember_missing_columns()
 
 
 def make_schema() -> Schema:
@@ -41,10 +71,16 @@ def make_schema() -> Schema:
         key=ID(unique=True, stored=True),
         kind=ID(stored=True),
         group=ID(stored=True),
-        object_id=NUMERIC(stored=True),
-        thread_id=NUMERIC(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, spelling=True),
-        body=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        object_id=STORED,
+        thread_id=ID(stored=True),  # a string term: one posting (a NUMERIC field makes eight)
+        # The title is indexed once per thread, in its opening post (a title in every post
+        # filled a results page with one thread's posts), and stored in every post to show.
+        title=TEXT(analyzer=analyzer),
+        title_text=STORED,
+        body=TEXT(analyzer=analyzer, stored=True),
+        # The unstemmed words of titles, once per thread: the vocabulary for "did you mean".
+        # (TEXT(spelling=True) would double the analysis and slow indexing about threefold.)
+        words=KEYWORD(lowercase=True),
         author=ID,
         board=ID,
         created=DATETIME(sortable=True),
@@ -122,8 +158,9 @@ def _fields(doc: Document) -> dict[str, object]:
         "kind": doc.kind,
         "group": doc.group,
         "object_id": doc.object_id,
-        "thread_id": doc.thread_id or 0,
-        "title": doc.title,
+        "thread_id": str(doc.thread_id or ""),
+        "title": doc.title if doc.opening or doc.kind == "wiki" else "",
+        "title_text": doc.title,
         "body": doc.body,
         "author": doc.author or "",
         "board": doc.board or "",
@@ -131,6 +168,7 @@ def _fields(doc: Document) -> dict[str, object]:
         "solved": doc.solved,
         "employee": doc.employee,
         "opening": doc.opening,
+        "words": " ".join(_WORD.findall(doc.title.lower())) if doc.opening or doc.kind == "wiki" else "",
     }
 
 
@@ -148,7 +186,7 @@ def apply_changes(
     writer = ix.writer(timeout=10.0)
     try:
         for thread_id in removed_threads:
-            writer.delete_by_term("thread_id", thread_id)
+            writer.delete_by_term("thread_id", str(thread_id))
         for key in removed_keys:
             writer.delete_by_term("key", key)
         for doc in documents:
@@ -283,7 +321,9 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     searcher = _searcher()
     wanted = page * per_page
     limit = max(wanted * 3, 60)
-    options: dict[str, object] = {"filter": filter_query, "terms": True}
+    # No terms=True: recording matched terms turns off Whoosh's block skipping, so every
+    # match would be scored; highlighting uses the query's terms instead.
+    options: dict[str, object] = {"filter": filter_query}
     if parsed.order == "latest":
         options.update(sortedby="created", reverse=True)
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
@@ -299,23 +339,28 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         limit *= 4
     results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=60)
     results.formatter = _MarkFormatter()
-    matched = len(results)
-    exact = scored >= matched
-    total = len(best) if exact else max(len(best), round(matched * len(best) / max(scored, 1)))
+    # Counting every match costs as much as scoring them: past the first fetch, estimate
+    # (the page says "about"), scaling posts to threads by the share seen so far.
+    exact = scored < limit
+    if exact:
+        total = len(best)
+    else:
+        matched = max(results.estimated_min_length(), scored)
+        total = max(len(best), round(matched * len(best) / max(scored, 1)))
     hits = []
     for hit in list(best.values())[(page - 1) * per_page : page * per_page]:
         body = hit["body"]
-        title_marked = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=hit["title"], minscore=0)
+        title_marked = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=hit["title_text"], minscore=0)
         snippet = hit.highlights("body", text=body, top=2) if body else ""
         hits.append(
             Hit(
                 kind=hit["kind"],
                 object_id=hit["object_id"],
-                thread_id=hit["thread_id"] or None,
+                thread_id=int(hit["thread_id"]) if hit["thread_id"] else None,
                 score=hit.score or 0.0,
                 title_html=marked(title_marked, START, STOP)
                 if title_marked
-                else marked(hit["title"], START, STOP),
+                else marked(hit["title_text"], START, STOP),
                 snippet_html=marked(snippet, START, STOP) if snippet else plain_snippet(body),
             )
         )
@@ -337,11 +382,9 @@ def suggest(words: list[str]) -> dict[str, str]:
             reader.doc_frequency("body", s) or reader.doc_frequency("title", s) for s in stems
         ):
             continue
-        for fieldname in ("title", "body"):
-            options = searcher.suggest(fieldname, lowered, limit=1, maxdist=2, prefix=1)
-            if options:
-                corrections[word] = options[0]
-                break
+        options = searcher.suggest("words", lowered, limit=1, maxdist=2, prefix=1)
+        if options:
+            corrections[word] = options[0]
     return corrections
 
 
@@ -356,7 +399,7 @@ def similar_threads(title: str, limit: int) -> list[int]:
     )
     searcher = _searcher()
     results = searcher.search(text_query, limit=limit * 2, filter=wq.Term("opening", True))
-    return [hit["thread_id"] for hit in results]
+    return [int(hit["thread_id"]) for hit in results]
 
 
 def close_cached() -> None:
