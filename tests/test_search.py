@@ -446,10 +446,17 @@ def test_reindex_swaps_directories_atomically(app, runner, search_backend):
     assert len(generations) == 2  # the live one and the previous one, for readers still on it
 
 
-def test_postgres_backend_refuses_sqlite(app, backend):
+def test_postgres_backend_refuses_sqlite(app, backend, app_config):
     if backend != "sqlite":
         pytest.skip("about SQLite")
-    app.config["SEARCH_BACKEND"] = "postgres"
+    from forum import create_app
+    from forum.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="needs a PostgreSQL database"):
+        create_app({**app_config, "SEARCH_BACKEND": "postgres"})
+    with pytest.raises(ConfigurationError, match="whoosh or postgres"):
+        create_app({**app_config, "SEARCH_BACKEND": "elastic"})
+    app.config["SEARCH_BACKEND"] = "postgres"  # changed at run time: still refused, not misused
     with pytest.raises(engine.SearchConfigError):
         engine.backend()
 
