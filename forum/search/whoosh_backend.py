@@ -297,7 +297,7 @@ def build_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
         filters.append(wq.DateRange("created", start, end))
     filter_query = (filters[0] if len(filters) == 1 else wq.And(filters)) if filters else None
     if text_query is None and filter_query is not None:
-        text_query = wq.Every()
+        return wq.ConstantScoreQuery(filter_query, 1.0), None
     return text_query, filter_query
 
 
@@ -323,13 +323,17 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     limit = max(wanted * 3, 60)
     # No terms=True: recording matched terms turns off Whoosh's block skipping, so every
     # match would be scored; highlighting uses the query's terms instead.
-    options: dict[str, object] = {"filter": filter_query}
+    # Filters join the query (adding nothing to scores) rather than go in `filter=`: Whoosh
+    # would first list every document a filter allows, which is slow for date ranges and
+    # makes counting the matches quadratic.
+    query = text_query if filter_query is None else wq.And([text_query, wq.ConstantScoreQuery(filter_query, 0.0)])
+    options: dict[str, object] = {}
     if parsed.order == "latest":
         options.update(sortedby="created", reverse=True)
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
     # fetch a few times the page, and more only if the threads on it came up short.
     for _attempt in range(4):
-        results = searcher.search(text_query, limit=limit, **options)
+        results = searcher.search(query, limit=limit, **options)
         best: dict[str, object] = {}
         for hit in results:
             best.setdefault(hit["group"], hit)
@@ -345,8 +349,10 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     if exact:
         total = len(best)
     else:
-        matched = max(results.estimated_min_length(), scored)
-        total = max(len(best), round(matched * len(best) / max(scored, 1)))
+        reader = searcher.reader()
+        matched = max(query.estimate_size(reader), scored)
+        groups = reader.doc_frequency("opening", True) + reader.doc_frequency("kind", "wiki")
+        total = min(groups, max(len(best), round(matched * len(best) / max(scored, 1))))
     hits = []
     for hit in list(best.values())[(page - 1) * per_page : page * per_page]:
         body = hit["body"]
