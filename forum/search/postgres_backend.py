@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from datetime import time as dtime
 
-from sqlalchemy import and_, delete, func, literal_column, select, text
+from sqlalchemy import and_, column, delete, func, literal_column, select, text, values
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -49,24 +49,34 @@ def _values(doc: Document) -> dict[str, object]:
 
 
 def _upsert(session: Session, docs: list[Document]) -> None:
+    """Insert or replace documents, computing their vectors in the same statement."""
     if not docs:
         return
     table = SearchDocument.__table__
-    statement = insert(table).values([_values(doc) | {"tsv": "", "title_tsv": ""} for doc in docs])
+    names = list(_values(docs[0]))
+    rows = values(*[column(name, table.c[name].type) for name in names], name="incoming").data(
+        [tuple(_values(doc).values()) for doc in docs]
+    )
+    title_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.title), literal_column("'A'"))
+    body_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.body), literal_column("'B'"))
+    # Cast each column: a NULL in VALUES has no type of its own (PostgreSQL reads it as
+    # text), and SQLAlchemy drops a cast to the type a column already has, so spell it out.
+    dialect = session.get_bind().dialect
+    typed = [
+        literal_column(f"CAST(incoming.{name} AS {table.c[name].type.compile(dialect=dialect)})")
+        for name in names
+    ]
+    source = select(
+        *typed,
+        title_vector.op("||")(body_vector),
+        func.to_tsvector(CONFIG, rows.c.title),
+    )
+    statement = insert(table).from_select([*names, "tsv", "title_tsv"], source)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
-        set_={name: statement.excluded[name] for name in _values(docs[0]) if name != "key"},
+        set_={name: statement.excluded[name] for name in [*names, "tsv", "title_tsv"] if name != "key"},
     )
     session.execute(statement)
-    # Then compute the vectors from the stored text (title weighted A, body B).
-    session.execute(
-        text(
-            "UPDATE search_documents SET tsv = setweight(to_tsvector(CAST(:config AS regconfig), title), 'A') || "
-            "setweight(to_tsvector(CAST(:config AS regconfig), body), 'B'), "
-            "title_tsv = to_tsvector(CAST(:config AS regconfig), title) WHERE key = ANY(:keys)"
-        ),
-        {"config": CONFIG, "keys": [doc.key for doc in docs]},
-    )
 
 
 def apply_changes(

@@ -326,7 +326,9 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     # Filters join the query (adding nothing to scores) rather than go in `filter=`: Whoosh
     # would first list every document a filter allows, which is slow for date ranges and
     # makes counting the matches quadratic.
-    query = text_query if filter_query is None else wq.And([text_query, wq.ConstantScoreQuery(filter_query, 0.0)])
+    query = (
+        text_query if filter_query is None else wq.And([text_query, wq.ConstantScoreQuery(filter_query, 0.0)])
+    )
     options: dict[str, object] = {}
     if parsed.order == "latest":
         options.update(sortedby="created", reverse=True)
