@@ -175,6 +175,8 @@ def load(connection: Connection, path: Path) -> dict[str, int]:
         thread_rows,
     )  # fmt: skip
     if connection.dialect.name == "postgresql":
+        # Fresh statistics, or the planner joins whole tables for every batch of a reindex.
+        connection.execute(text("ANALYZE"))
         for name in ("users", "boards", "threads", "posts", "wiki_pages", "wiki_revisions"):
             connection.execute(
                 text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
