@@ -9,6 +9,7 @@ wildcards, ranges and field syntax cannot be typed in (wildcards can take second
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -102,7 +103,15 @@ def open_index() -> index.Index:
     """The live index, created empty the first time."""
     link = _current_dir()
     if not link.exists():
-        _swap_in(_new_generation(create=True))
+        root().mkdir(parents=True, exist_ok=True)
+        # Two processes starting at once must not each create (and swap in) an empty index.
+        with open(root() / "create.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if not link.exists():
+                    _swap_in(_new_generation(create=True))
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
     return index.open_dir(str(link))
 
 
