@@ -7,14 +7,4 @@ from forum.moderation.models import AuditEntry
 from forum.search.models import SearchDocument, SearchOutbox  # noqa: F401
 from forum.wiki.models import WikiPage, WikiRevision
 
-__all__ = [
-    "AuditEntry",
-    "Board",
-    "LoginSession",
-    "OutgoingMail",
-    "Post",
-    "Thread",
-    "User",
-    "WikiPage",
-    "WikiRevision",
-]
+__all__ = ["AuditEntry", "Board", "LoginSession", "OutgoingMail", "Post", "Thread", "User", "WikiPage", "WikiRevision"]

@@ -9,7 +9,6 @@ Without a server those runs skip, saying why.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import os
 import re
@@ -222,9 +221,7 @@ class ForumClient(FlaskClient):
             headers = dict(kwargs.get("headers") or {})
             headers.setdefault("X-CSRFToken", token)
             kwargs["headers"] = headers
-        # Run the request in an empty context: Flask would otherwise reuse the test's app
-        # context, sharing `g` (the logged-in user) and the database session between requests.
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        response = super().open(*args, **kwargs)
         if has_app_context():
             # The request changed rows through its own session: let the test see them.
             db.session.expire_all()
