@@ -76,6 +76,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from forum import moderation
 
     moderation.init_app(app)
+    from forum import search
+
+    search.init_app(app)
     return app
 
 

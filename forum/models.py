@@ -8,6 +8,7 @@ from forum.mail.models import OutgoingMail
 from forum.moderation.models import AuditEntry, BoardModerator, Flag, PostRevision, UserNotice  # noqa: F401
 from forum.notifications.models import Notification, PasswordResetToken, Watch  # noqa: F401
 from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
+from forum.search.models import SearchDocument, SearchOutbox  # noqa: F401
 from forum.wiki.models import WikiPage, WikiRevision
 
 __all__ = [

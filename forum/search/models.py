@@ -1,0 +1,57 @@
+"""The search outbox and, for the PostgreSQL backend, the searchable documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.db import utcnow
+from forum.extensions import db
+
+# tsvector on PostgreSQL; plain text elsewhere, where the table stays empty (Whoosh is used).
+TsVector = TSVECTOR().with_variant(Text(), "sqlite")
+
+
+class SearchOutbox(db.Model):
+    """One thing whose index entry is stale: written in the same transaction as the change.
+
+    `kind` is "post", "thread" (all of its posts) or "wiki"; `object_id` the row's id. A row
+    stays until a drain has brought the index in line with the database, so a worker that
+    dies mid-drain loses nothing.
+    """
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    object_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchDocument(db.Model):
+    """A post or wiki page as the PostgreSQL backend searches it (unused with Whoosh)."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_search_documents_title_tsv", "title_tsv", postgresql_using="gin"),
+    )
+
+    key: Mapped[str] = mapped_column(String(20), primary_key=True)  # "p123" or "w7"
+    kind: Mapped[str] = mapped_column(String(10))  # post | wiki
+    group_key: Mapped[str] = mapped_column(String(20), index=True)  # "t45" or "w7": one result each
+    object_id: Mapped[int]
+    thread_id: Mapped[int | None] = mapped_column(index=True)
+    board_slug: Mapped[str | None] = mapped_column(String(60))
+    author: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    solved: Mapped[bool] = mapped_column(default=False)
+    employee: Mapped[bool] = mapped_column(default=False)
+    opening: Mapped[bool] = mapped_column(default=False)
+    tsv: Mapped[str] = mapped_column(TsVector)
+    title_tsv: Mapped[str] = mapped_column(TsVector)

@@ -1,0 +1,166 @@
+"""Read the search syntax people type into a structure both backends compile.
+
+Words, "exact phrases", -excluded words, OR between words, and filters: @username,
+#board-slug, in:title, status:solved|unsolved, is:employee, is:wiki, before:/after:YYYY-MM-DD,
+order:latest. Nothing here raises: an unknown filter or a broken piece is searched as plain
+words, and `notes` says so, so the results page can tell the person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+_TOKEN = re.compile(r'-?"[^"]*(?:"|$)|\S+')
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,30}$")
+MAX_CLAUSES = 12  # longer queries are cut, so a pasted essay cannot make a slow query
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    phrase: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    # Each clause must match; a clause with several terms matches any of them (OR).
+    clauses: list[list[Term]] = field(default_factory=list)
+    excluded: list[Term] = field(default_factory=list)
+    author: str | None = None
+    board: str | None = None
+    in_title: bool = False
+    status: str | None = None  # "solved" | "unsolved"
+    employee: bool = False
+    wiki: bool = False
+    before: date | None = None
+    after: date | None = None
+    order: str = "relevance"  # "relevance" | "latest"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.clauses)
+
+    @property
+    def has_filters(self) -> bool:
+        return any((self.author, self.board, self.status, self.employee, self.wiki, self.before, self.after))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.has_text and not self.has_filters
+
+    def words(self) -> list[str]:
+        """The plain (not excluded) words, for "did you mean"."""
+        return [word for clause in self.clauses for term in clause for word in term.text.split()]
+
+    def websearch_text(self) -> str:
+        """The text part in PostgreSQL's websearch_to_tsquery syntax (the same as ours)."""
+        parts = []
+        for clause in self.clauses:
+            parts.append(" OR ".join(_websearch_term(term) for term in clause))
+        parts.extend("-" + _websearch_term(term) for term in self.excluded)
+        return " ".join(parts)
+
+
+def _websearch_term(term: Term) -> str:
+    return f'"{term.text}"' if term.phrase else term.text
+
+
+def _clean_word(word: str) -> str:
+    # Keep letters, digits and inner punctuation people search for (wi-fi, 5.0, c++).
+    return word.strip("\"'()[]{}<>,;!?*").strip()
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse(text: str) -> ParsedQuery:
+    """Parse what a person typed; never raises."""
+    query = ParsedQuery()
+    pending_or = False
+    for raw in _TOKEN.findall(text or ""):
+        negated = raw.startswith("-") and len(raw) > 1
+        body = raw[1:] if negated else raw
+        if body.startswith('"'):
+            if not body.endswith('"') or len(body) == 1:
+                query.notes.append("A quotation mark was not closed, so the phrase runs to the end.")
+            words = " ".join(_clean_word(w) for w in body.strip('"').split())
+            term = Term(words.strip(), phrase=len(words.split()) > 1) if words.strip() else None
+        else:
+            if not negated and body == "OR":
+                pending_or = bool(query.clauses)
+                continue
+            if not negated and _apply_filter(query, body):
+                pending_or = False
+                continue
+            if ":" in body and not negated and not body.startswith(("http:", "https:")):
+                name = body.split(":", 1)[0]
+                if name.isalpha() and name.lower() in ("in", "is", "status", "before", "after", "order"):
+                    query.notes.append(f"“{body}” is not a filter we know, so it was searched as words.")
+                elif name.isalpha():
+                    query.notes.append(
+                        f"“{name}:” is not a filter we know, so “{body}” was searched as words."
+                    )
+                words = [_clean_word(w) for w in re.split(r"[:]+", body)]
+                words = [w for w in words if w]
+                term = Term(" ".join(words), phrase=len(words) > 1) if words else None
+            else:
+                word = _clean_word(body)
+                term = Term(word) if word else None
+        if term is None:
+            pending_or = False
+            continue
+        if negated:
+            query.excluded.append(term)
+        elif pending_or and query.clauses:
+            query.clauses[-1].append(term)
+        else:
+            query.clauses.append([term])
+        pending_or = False
+    if len(query.clauses) > MAX_CLAUSES:
+        query.clauses = query.clauses[:MAX_CLAUSES]
+        query.notes.append(f"Only the first {MAX_CLAUSES} words were used.")
+    query.excluded = query.excluded[:MAX_CLAUSES]
+    return query
+
+
+def _apply_filter(query: ParsedQuery, token: str) -> bool:
+    """Apply a filter token; False if it is not one (it is then searched as words)."""
+    lower = token.lower()
+    if token.startswith("@") and _USERNAME.match(token[1:]):
+        query.author = token[1:].lower()
+        return True
+    if token.startswith("#") and _SLUG.match(lower[1:]):
+        query.board = lower[1:]
+        return True
+    if lower == "in:title":
+        query.in_title = True
+        return True
+    if lower in ("status:solved", "status:unsolved"):
+        query.status = lower.split(":")[1]
+        return True
+    if lower == "is:employee":
+        query.employee = True
+        return True
+    if lower == "is:wiki":
+        query.wiki = True
+        return True
+    if lower in ("order:latest", "order:relevance"):
+        query.order = lower.split(":")[1]
+        return True
+    if lower.startswith(("before:", "after:")):
+        name, value = lower.split(":", 1)
+        moment = _parse_date(value)
+        if moment is None:
+            query.notes.append(f"“{token}” needs a date like {name}:2024-01-31, so it was left out.")
+            return True
+        setattr(query, name, moment)
+        return True
+    return False

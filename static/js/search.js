@@ -1,0 +1,80 @@
+// Similar threads while a title is typed (progressive enhancement: the preview page lists
+// them without JavaScript). Debounced, and at most one request in flight: a newer title
+// waits for the running request, then only the latest one is sent.
+(function () {
+  "use strict";
+  var box = document.getElementById("similar-threads");
+  var title = document.getElementById("title");
+  if (!box || !title || !window.fetch) {
+    return;
+  }
+  var url = box.getAttribute("data-similar-url");
+  var list = box.querySelector("ul");
+  var timer = null;
+  var inFlight = false;
+  var queued = null;
+  var lastSent = null;
+
+  function render(threads) {
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
+    }
+    threads.forEach(function (thread) {
+      var item = document.createElement("li");
+      if (thread.solved) {
+        var tag = document.createElement("span");
+        tag.className = "tag tag-solved";
+        tag.textContent = "Solved";
+        item.appendChild(tag);
+        item.appendChild(document.createTextNode(" "));
+      }
+      var link = document.createElement("a");
+      link.href = thread.url;
+      link.textContent = thread.title;  // text, never HTML
+      item.appendChild(link);
+      var meta = document.createElement("span");
+      meta.className = "byline";
+      meta.textContent = " in " + thread.board + " · " + thread.replies + (thread.replies === 1 ? " reply" : " replies");
+      item.appendChild(meta);
+      list.appendChild(item);
+    });
+    box.hidden = threads.length === 0;
+  }
+
+  function send(text) {
+    if (inFlight) {
+      queued = text;
+      return;
+    }
+    if (text === lastSent) {
+      return;
+    }
+    inFlight = true;
+    lastSent = text;
+    fetch(url + "?title=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { threads: [] }; })
+      .then(function (data) { render(data.threads || []); })
+      .catch(function () { /* keep what is shown; the preview still lists them */ })
+      .then(function () {
+        inFlight = false;
+        if (queued !== null) {
+          var next = queued;
+          queued = null;
+          send(next);
+        }
+      });
+  }
+
+  title.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () {
+      var text = title.value.trim();
+      if (text.length < 3) {
+        render([]);
+        lastSent = null;
+        return;
+      }
+      send(text);
+    }, 300);
+  });
+})();
