@@ -193,6 +193,25 @@ def test_public_export_of_every_feature_has_nothing_private_and_round_trips(make
     assert archive.read_bytes() == again.read_bytes()
 
 
+def test_vote_records_decide_the_counts_when_a_file_has_them(make_client, runner, tmp_path):
+    build_forum_with_every_feature()
+    before = feature_state()
+    backup = tmp_path / "backup.jsonl"
+    assert run(runner, "export", backup, "--full").exit_code == 0
+    records = read_records(backup)
+    for record in records:  # a file written by another tool: votes, but no (or wrong) counts
+        record.get("opening_post", {}).pop("helpful_count", None)
+        if record["type"] == "post":
+            record["helpful_count"] = 7
+        if record["type"] == "idea":
+            record["vote_count"] = 0
+    empty_database()
+    result = run(runner, "import", write_records(tmp_path / "edited.jsonl", records))
+    assert result.exit_code == 0, result.output
+    assert feature_state() == before
+    assert qa.recount() == 0 and ideas.recount() == 0
+
+
 def test_merge_import_of_feature_records_maps_their_ids(make_client, runner, tmp_path):
     built = build_forum_with_every_feature()
     backup = tmp_path / "backup.jsonl"

@@ -2,8 +2,9 @@
 
 Who voted is private (the pages show counts only), so vote records are in full backups only;
 the counts people see travel on the post (`helpful_count`) and idea (`vote_count`) records,
-so a public archive shows the same numbers. Solution counts and reputation are recomputed
-after the import with the rules of forum/qa/services.py.
+so a public archive shows the same numbers. A file with vote records gets its counts from
+them instead. Solution counts and reputation are recomputed after the import with the rules
+of forum/qa/services.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
@@ -190,6 +191,22 @@ def export_idea_status_changes(full: bool) -> Iterator[dict[str, Any]]:
 
 
 # -- counters ----------------------------------------------------------------------------------
+
+
+def recompute_vote_counts(loader: Loader) -> None:
+    """When the file holds the votes themselves (a full backup), the counts come from the rows.
+
+    A file without vote records (a public archive, a corpus) keeps the counts it carries.
+    """
+    from forum.exchange.records import _set_counts
+
+    connection = loader.connection
+    if loader.checker.counts.get("helpful_vote"):
+        votes = select(HelpfulVote.post_id, func.count()).group_by(HelpfulVote.post_id)
+        _set_counts(connection, Post, "helpful_count", votes)
+    if loader.checker.counts.get("idea_vote"):
+        counted = select(func.count()).where(IdeaVote.thread_id == Idea.thread_id).scalar_subquery()
+        connection.execute(update(Idea).values(vote_count=counted))
 
 
 def recompute_reputation(loader: Loader) -> None:

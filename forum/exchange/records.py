@@ -100,5 +100,10 @@ RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_
 )}  # fmt: skip
 FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
     "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],
-    "finish": [recompute_counters, qa_ideas.recompute_reputation, badges_watches.recompute_employee_replies],
+    "finish": [
+        recompute_counters,
+        qa_ideas.recompute_vote_counts,
+        qa_ideas.recompute_reputation,
+        badges_watches.recompute_employee_replies,
+    ],
 }
