@@ -26,6 +26,7 @@ from forum.wiki import services as wiki
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect
 from tests.factories import login, make_board, make_user
 from tests.factories_exchange import empty_database, read_records, run, write_records
+from tests.test_exchange_backup import _Links
 
 WORK_ADDRESS = "una.s+forum@example-telecom.com"
 GRANT_REASON = "Vic works in second-line support (private note)"
@@ -77,7 +78,7 @@ def build_forum_with_every_feature() -> dict[str, object]:
     notifications.set_watch("thread", thread.id, "muted", actor=tom)
     notifications.update_preferences(tom, notify_email="digest", watch_on_post=False)
     # The wiki: a page that links to another, then renamed (its old address redirects).
-    wiki.create_page("Firmware updates", "Install **2.1**.", actor=admin)
+    wiki.create_page("Firmware updates", "Install **2.1**, then [[Reset your router]].", actor=admin)
     page = wiki.create_page("Reset your router", "Hold reset. See [[Firmware updates]] and [[Missing page]].",
                             actor=admin, board_id=questions.id)  # fmt: skip
     db.session.commit()
@@ -249,3 +250,25 @@ def test_bad_feature_records_are_refused_with_their_line(runner, tmp_path):
         assert result.exit_code != 0 and "line 3" in result.output and message in result.output, result.output
         assert db.session.scalar(select(User.id)) is None
     assert db.session.scalar(select(WikiPage.id)) is None
+
+
+def test_static_site_wiki_links_point_at_page_files(make_client, runner, tmp_path):
+    build_forum_with_every_feature()
+    site = tmp_path / "site"
+    result = run(runner, "static-site", site)
+    assert result.exit_code == 0, result.output
+    for page in site.rglob("*.html"):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            target = link.split("#", 1)[0]
+            if target and "://" not in target:
+                assert (page.parent / target).resolve().is_file(), (page, link)
+    firmware = (site / "wiki" / "firmware-updates.html").read_text(encoding="utf-8")
+    # [[Reset your router]] is the renamed page's old title: its file, as the live redirect would.
+    assert 'href="resetting-your-router.html"' in firmware and 'href="/wiki/' not in firmware
+    reset = (site / "wiki" / "resetting-your-router.html").read_text(encoding="utf-8")
+    assert 'href="firmware-updates.html"' in reset
+    assert (
+        '<a class="wikilink wikilink-missing" title="Missing page (no such page)">Missing page</a>' in reset
+    )
