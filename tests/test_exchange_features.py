@@ -272,3 +272,17 @@ def test_static_site_wiki_links_point_at_page_files(make_client, runner, tmp_pat
     assert (
         '<a class="wikilink wikilink-missing" title="Missing page (no such page)">Missing page</a>' in reset
     )
+
+
+def test_static_site_shows_badges_helpful_counts_and_idea_statuses(make_client, runner, tmp_path):
+    built = build_forum_with_every_feature()
+    site = tmp_path / "site"
+    assert run(runner, "static-site", site).exit_code == 0
+    thread = (site / "t" / str(built["thread"]) / "index.html").read_text(encoding="utf-8")
+    assert thread.count("Employee · the company") == 2 and "2 found this helpful" in thread
+    assert "1 found this helpful" in thread and "Accepted solution" in thread
+    idea = (site / "t" / str(built["idea"]) / "index.html").read_text(encoding="utf-8")
+    assert "Planned</span> 2 votes" in idea
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "example-telecom.com" not in html and GRANT_REASON not in html

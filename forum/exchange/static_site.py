@@ -25,6 +25,7 @@ from forum.auth.models import User
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE, Board, Post, Thread
 from forum.db import utcnow
 from forum.extensions import db
+from forum.ideas.models import Idea
 from forum.wiki.links import ANCHOR
 from forum.wiki.models import WikiPage, WikiRedirect, WikiRevision
 
@@ -174,6 +175,7 @@ class _Title:
 
 def _write_thread(writer: _Writer, thread: Thread, board: Board, names: dict[int, str]) -> None:
     page_count = thread.page_count
+    idea = db.session.get(Idea, thread.id) if board.kind == "ideas" else None
     for page in range(1, page_count + 1):
         first = (page - 1) * POSTS_PER_PAGE + 1
         posts = list(
@@ -188,6 +190,6 @@ def _write_thread(writer: _Writer, thread: Thread, board: Board, names: dict[int
             )
         )
         writer.write(f"t/{thread.id}/{page_file(page)}", "thread.html", 2, thread=thread, board=board,
-                     posts=posts, page=page, page_count=page_count, names=names)  # fmt: skip
+                     posts=posts, page=page, page_count=page_count, names=names, idea=idea)  # fmt: skip
         for post in posts:
             db.session.expunge(post)
