@@ -19,6 +19,7 @@ from forum.db import utcnow
 from forum.exchange.importer import import_file
 from forum.extensions import db
 from forum.moderation import audit
+from forum.qa import services as qa
 from forum.wiki.models import WikiPage, WikiRevision
 from tests.factories import PASSWORD, login, make_user
 from tests.factories_exchange import empty_database, make_corpus, read_records, run
@@ -79,10 +80,11 @@ def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
     posts = list(db.session.scalars(select(Post).where(Post.thread_id == thread_id).order_by(Post.position)))
     assert tom.post(f"/p/{posts[2].id}/edit", data={"body": "Edited: try channel 6."}).status_code == 302
     assert maria.post(f"/p/{posts[3].id}/delete").status_code == 302
-    # No moderation or Q&A pages on this branch yet: set what they would, as they would.
-    now = utcnow()
+    # The asker accepts a reply (the Q&A service keeps solution counts and reputation).
     thread = db.session.get(Thread, thread_id)
-    thread.solution_post_id = posts[2].id
+    qa.mark_solution(posts[2], actor=thread.author)
+    # No moderation pages yet: set what they would, as they would.
+    now = utcnow()
     hidden = posts[-1]
     hidden.hidden_at, hidden.hidden_reason, hidden.hidden_by_id = now, "Personal data", admin.id
     boards._post_left_view(hidden)  # the counters, as the moderation services keep them

@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
-from forum.exchange import threads, users_boards, wiki_audit
+from forum.exchange import badges_watches, qa_ideas, threads, users_boards, wiki_audit
 from forum.exchange.importer import Checker, Loader, Parsed
 
 
@@ -62,14 +62,14 @@ def recompute_counters(loader: Loader) -> None:
     )
     _set_counts(connection, User, "thread_count", select(Thread.author_id, func.count()).where(Thread.deleted_at.is_(None))
                 .group_by(Thread.author_id))  # fmt: skip
-    _set_counts(connection, User, "solution_count", select(Post.author_id, func.count()).select_from(Thread)
-                .join(Post, Post.id == Thread.solution_post_id).where(visible_thread).group_by(Post.author_id))  # fmt: skip
+    # solution_count and reputation: qa_ideas.recompute_reputation (the Q&A rules).
 
 
 def _set_counts(connection: Any, model: Any, column: str, counts: Any) -> None:
     table = model.__table__
     connection.execute(update(table).values({column: 0}))
-    rows = [{"row_id": key, "value": value} for key, value in connection.execute(counts)]
+    pairs = counts if isinstance(counts, list) else connection.execute(counts)
+    rows = [{"row_id": key, "value": value} for key, value in pairs]
     if rows:
         statement = (
             update(table).where(table.c.id == bindparam("row_id")).values({column: bindparam("value")})
@@ -77,17 +77,33 @@ def _set_counts(connection: Any, model: Any, column: str, counts: Any) -> None:
         connection.execute(statement, rows)
 
 
-ub, th, wa = users_boards, threads, wiki_audit
+ub, th, wa, qi, bw = users_boards, threads, wiki_audit, qa_ideas, badges_watches
 # In file order: a record may only refer to records of the types above it.
 RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_type in (
     RecordType("user", ub.parse_user, ub.check_user, ub.load_user, ub.export_users),
+    RecordType("employee_badge", bw.parse_employee_badge, bw.check_employee_badge, bw.load_employee_badge,
+               bw.export_employee_badges),
     RecordType("category", ub.parse_category, ub.check_category, ub.load_category, ub.export_categories),
     RecordType("thread", th.parse_thread, th.check_thread, th.load_thread, th.export_threads),
     RecordType("post", th.parse_post, th.check_post, th.load_post, None),
     RecordType("wiki_page", wa.parse_wiki_page, wa.check_wiki_page, wa.load_wiki_page, wa.export_wiki_pages),
+    RecordType("wiki_redirect", wa.parse_wiki_redirect, wa.check_wiki_redirect, wa.load_wiki_redirect,
+               wa.export_wiki_redirects),
+    RecordType("helpful_vote", qi.parse_helpful_vote, qi.check_helpful_vote, qi.load_helpful_vote,
+               qi.export_helpful_votes),
+    RecordType("idea", qi.parse_idea, qi.check_idea, qi.load_idea, qi.export_ideas),
+    RecordType("idea_vote", qi.parse_idea_vote, qi.check_idea_vote, qi.load_idea_vote, qi.export_idea_votes),
+    RecordType("idea_status_change", qi.parse_idea_status_change, qi.check_idea_status_change,
+               qi.load_idea_status_change, qi.export_idea_status_changes),
+    RecordType("watch", bw.parse_watch, bw.check_watch, bw.load_watch, bw.export_watches),
     RecordType("audit_entry", wa.parse_audit_entry, wa.check_audit_entry, wa.load_audit_entry, wa.export_audit_entries),
 )}  # fmt: skip
 FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
     "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],
-    "finish": [recompute_counters],
+    "finish": [
+        recompute_counters,
+        qa_ideas.recompute_vote_counts,
+        qa_ideas.recompute_reputation,
+        badges_watches.recompute_employee_replies,
+    ],
 }

@@ -12,17 +12,22 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from flask import current_app
+from markupsafe import Markup
 from sqlalchemy import and_, select
 
 from forum.auth.models import User
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE, Board, Post, Thread
 from forum.db import utcnow
 from forum.extensions import db
-from forum.wiki.models import WikiPage, WikiRevision
+from forum.ideas.models import Idea
+from forum.wiki.links import ANCHOR
+from forum.wiki.models import WikiPage, WikiRedirect, WikiRevision
 
 VISIBLE_THREAD = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
 
@@ -33,6 +38,22 @@ def page_file(number: int) -> str:
 
 def wiki_file(slug: str) -> str:
     return slug.replace("/", "--") + ".html"
+
+
+def static_wiki_links(html: str, files: dict[str, str]) -> str:
+    """[[links]] point at /wiki/<slug> on the live forum: here at the page's file (through a
+    rename's old address too), or at nothing when the page does not exist (or is deleted)."""
+
+    def replace(match: Any) -> str:
+        target = files.get(unquote(match.group(1)))
+        title = unescape(match.group(2))
+        if target is None:
+            return str(
+                Markup('<a class="wikilink wikilink-missing" title="{} (no such page)">').format(title)
+            )
+        return str(Markup('<a class="wikilink" href="{}" title="{}">').format(quote(target), title))
+
+    return ANCHOR.sub(replace, html)
 
 
 def _day(moment: datetime | None) -> str:
@@ -91,6 +112,12 @@ def write_static_site(root: Path, progress: Callable[[int], Any] | None = None) 
         db.session.scalars(select(WikiPage).where(WikiPage.deleted_at.is_(None)).order_by(WikiPage.title))
     )
     writer.write("wiki/index.html", "wiki_index.html", 1, wiki_pages=pages)
+    files = {page.slug: wiki_file(page.slug) for page in pages}
+    for old_slug, slug in db.session.execute(
+        select(WikiRedirect.old_slug, WikiPage.slug).join(WikiPage, WikiPage.id == WikiRedirect.page_id)
+    ):
+        if slug in files:
+            files.setdefault(old_slug, files[slug])
     for page in pages:
         revision = (
             db.session.get(WikiRevision, page.current_revision_id) if page.current_revision_id else None
@@ -98,8 +125,9 @@ def write_static_site(root: Path, progress: Callable[[int], Any] | None = None) 
         if revision is None:
             continue
         writer.write(
-            f"wiki/{wiki_file(page.slug)}", "wiki_page.html", 1, page=page, revision=revision, names=names
-        )
+            f"wiki/{wiki_file(page.slug)}", "wiki_page.html", 1, page=page, revision=revision, names=names,
+            body=static_wiki_links(revision.body_html, files),
+        )  # fmt: skip
         db.session.expunge(revision)
     # The title index lists wiki pages from the root: their files are under wiki/.
     writer.common["wiki_file"] = lambda slug: "wiki/" + wiki_file(slug)
@@ -147,6 +175,7 @@ class _Title:
 
 def _write_thread(writer: _Writer, thread: Thread, board: Board, names: dict[int, str]) -> None:
     page_count = thread.page_count
+    idea = db.session.get(Idea, thread.id) if board.kind == "ideas" else None
     for page in range(1, page_count + 1):
         first = (page - 1) * POSTS_PER_PAGE + 1
         posts = list(
@@ -161,6 +190,6 @@ def _write_thread(writer: _Writer, thread: Thread, board: Board, names: dict[int
             )
         )
         writer.write(f"t/{thread.id}/{page_file(page)}", "thread.html", 2, thread=thread, board=board,
-                     posts=posts, page=page, page_count=page_count, names=names)  # fmt: skip
+                     posts=posts, page=page, page_count=page_count, names=names, idea=idea)  # fmt: skip
         for post in posts:
             db.session.expunge(post)

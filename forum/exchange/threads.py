@@ -25,6 +25,11 @@ def _post_state(source: dict[str, Any]) -> Parsed:
     for name in POST_STATE_USERS:
         state[name] = ident(source, name, required=False)
     state["hidden_reason"] = text(source, "hidden_reason", required=False, max_length=500, nullable=True)
+    state["badge_id"] = ident(source, "badge_id", required=False)
+    helpful = source.get("helpful_count", 0)
+    if type(helpful) is not int or helpful < 0:
+        raise RecordError(f"'helpful_count' must be a whole number of at least 0, not {helpful!r}")
+    state["helpful_count"] = helpful
     return state
 
 
@@ -54,6 +59,7 @@ def parse_thread(r: dict[str, Any]) -> Parsed:
 def _check_post_users(c: Checker, state: Parsed) -> None:
     for name in POST_STATE_USERS:
         c.require("user", state[name], name)
+    c.require("employee_badge", state["badge_id"], "badge_id")
 
 
 def check_thread(c: Checker, p: Parsed) -> None:
@@ -80,7 +86,9 @@ def _post_row(loader: Loader, post_id: int, thread_id: int, author: int, body: s
         "edited_at": state["edited_at"], "edited_by_id": loader.ref("user", "users", state["edited_by_id"]),
         "deleted_at": state["deleted_at"], "deleted_by_id": loader.ref("user", "users", state["deleted_by_id"]),
         "hidden_at": state["hidden_at"], "hidden_reason": state["hidden_reason"],
-        "hidden_by_id": loader.ref("user", "users", state["hidden_by_id"]), "helpful_count": 0,
+        "hidden_by_id": loader.ref("user", "users", state["hidden_by_id"]),
+        "helpful_count": state["helpful_count"],
+        "badge_id": loader.ref("employee_badge", "employee_badges", state["badge_id"]),
     }  # fmt: skip
 
 
@@ -145,6 +153,7 @@ def _post_fields(post: Any, full: bool) -> dict[str, Any]:
     )
     if full:
         record.update(deleted_by_id=post.deleted_by_id, hidden_by_id=post.hidden_by_id)
+    record.update(badge_id=post.badge_id, helpful_count=post.helpful_count)
     return record
 
 

@@ -14,6 +14,7 @@ from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, flag, ident, iso, text, timestamp
 from forum.exchange.importer import Checker, Loader, Parsed, unique_name
+from forum.notifications.models import EMAIL_MODES
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,30}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -30,6 +31,9 @@ def parse_user(r: dict[str, Any]) -> Parsed:
     if email is not None and "@" not in email:
         raise RecordError(f"'email' {email!r} is not an e-mail address")
     is_moderator = flag(r, "is_moderator", required=False)
+    notify_email = text(r, "notify_email", required=False) or "immediate"
+    if notify_email not in EMAIL_MODES:
+        raise RecordError(f"'notify_email' must be one of {', '.join(EMAIL_MODES)}, not {notify_email!r}")
     return {
         "id": ident(r, "id"),
         "username": text(r, "username", pattern=USERNAME),
@@ -45,6 +49,9 @@ def parse_user(r: dict[str, Any]) -> Parsed:
         "silenced_until": timestamp(r, "silenced_until", required=False),
         "suspended_until": timestamp(r, "suspended_until", required=False),
         "sanction_reason": text(r, "sanction_reason", required=False, max_length=500, nullable=True),
+        "notify_email": notify_email,
+        "watch_on_post": flag(r, "watch_on_post") if "watch_on_post" in r else True,
+        "last_digest_at": timestamp(r, "last_digest_at", required=False),
     }
 
 
@@ -78,11 +85,14 @@ def load_user(loader: Loader, p: Parsed) -> None:
     if loader.first_joined is None or p["created_at"] < loader.first_joined:
         loader.first_joined = p["created_at"]
     row["id"] = loader.ref("user", "users", p["id"])
-    row.update(post_count=0, thread_count=0, solution_count=0, reputation=0)
+    row.update(post_count=0, thread_count=0, solution_count=0, reputation=0, unread_notification_count=0)
     loader.add("users", row)
 
 
 def export_users(full: bool) -> Iterator[dict[str, Any]]:
+    from forum.exchange.badges_watches import employee_ids
+
+    employees = employee_ids()
     for user in batched(select(User), User.id):
         deleted = user.deleted_at is not None
         record: dict[str, Any] = {"type": "user", "id": user.id, "username": user.username}
@@ -90,7 +100,7 @@ def export_users(full: bool) -> Iterator[dict[str, Any]]:
         if full:
             record["email"] = user.email
         record.update(
-            joined_at=iso(user.created_at), is_employee=False, is_moderator=user.is_moderator,
+            joined_at=iso(user.created_at), is_employee=user.id in employees, is_moderator=user.is_moderator,
             bio="" if deleted and not full else user.bio, role=user.role, deleted_at=iso(user.deleted_at),
         )  # fmt: skip
         if full:
@@ -98,6 +108,8 @@ def export_users(full: bool) -> Iterator[dict[str, Any]]:
                 password_hash=user.password_hash, email_confirmed_at=iso(user.email_confirmed_at),
                 last_seen_at=iso(user.last_seen_at), silenced_until=iso(user.silenced_until),
                 suspended_until=iso(user.suspended_until), sanction_reason=user.sanction_reason,
+                notify_email=user.notify_email, watch_on_post=user.watch_on_post,
+                last_digest_at=iso(user.last_digest_at),
             )  # fmt: skip
         yield record
 

@@ -6,17 +6,32 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from forum.boards.models import Thread
+from forum.errors import Invalid
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
 from forum.exchange.importer import Checker, Loader, Parsed, unique_name
 from forum.extensions import db
 from forum.moderation.models import AuditEntry
-from forum.wiki.models import WikiPage, WikiRevision
+from forum.wiki.links import Link, render_wikitext
+from forum.wiki.models import WikiPage, WikiRedirect, WikiRevision
 
 # -- wiki_page with its revisions --------------------------------------------------------------
+
+# Letters and digits of any script joined by dashes, as forum.wiki.links.slugify makes them.
+WIKI_SLUG = re.compile(r"^[^\W_]+(?:[-/][^\W_]+)*$")
+
+
+def render_revision(source: str) -> tuple[str, list[Link]]:
+    """A revision's HTML and [[links]], as the wiki renders them; refused text is shown escaped."""
+    try:
+        html, links = render_wikitext(source)
+    except Invalid:
+        return str(Markup("<p>{}</p>").format(source)), []
+    return str(html), links
 
 
 def parse_wiki_page(r: dict[str, Any]) -> Parsed:
@@ -40,7 +55,7 @@ def parse_wiki_page(r: dict[str, Any]) -> Parsed:
             raise RecordError(f"revision {number}: {error.message}") from error
     return {
         "id": ident(r, "id"),
-        "slug": text(r, "slug", max_length=200, pattern=re.compile(r"^[a-z0-9]+(?:[-/][a-z0-9]+)*$")),
+        "slug": text(r, "slug", max_length=200, pattern=WIKI_SLUG),
         "title": text(r, "title", max_length=200),
         "category_id": ident(r, "category_id", required=False),
         "created_at": timestamp(r, "created_at"),
@@ -48,6 +63,7 @@ def parse_wiki_page(r: dict[str, Any]) -> Parsed:
         "protected_at": timestamp(r, "protected_at", required=False),
         "deleted_at": timestamp(r, "deleted_at", required=False),
         "source_thread_id": ident(r, "source_thread_id", required=False),
+        "source_post_id": ident(r, "source_post_id", required=False),
         "revisions": parsed_revisions,
     }
 
@@ -58,6 +74,7 @@ def check_wiki_page(c: Checker, p: Parsed) -> None:
     c.require("category", p["category_id"], "category_id")
     c.require("user", p["created_by_id"], "created_by_id")
     c.require("thread", p["source_thread_id"], "source_thread_id")
+    c.require("post", p["source_post_id"], "source_post_id")
     for revision in p["revisions"]:
         c.require("user", revision["user_id"], "revision user_id")
         if revision["id"] is None:
@@ -75,13 +92,15 @@ def load_wiki_page(loader: Loader, p: Parsed) -> None:
     slug = unique_name(p["slug"], loader.taken["wiki slug"], "-", 200) if loader.merge else p["slug"]
     revisions = loader.space("wiki_revision", "wiki_revisions")
     rows = []
+    links: list[Link] = []
     for number, revision in enumerate(p["revisions"], start=1):
         body = revision["body"]
+        html, links = render_revision(body)
         rows.append({
             "id": revisions.map(revision["id"]) if revision["id"] is not None else revisions.fresh(),
             "page_id": page_id, "number": number, "author_id": loader.ref("user", "users", revision["user_id"]),
             "created_at": revision["created_at"], "title": revision["title"] or p["title"],
-            "summary": revision["summary"], "body_source": body, "body_html": None, "size": len(body),
+            "summary": revision["summary"], "body_source": body, "body_html": html, "size": len(body),
         })  # fmt: skip
     first, last = p["revisions"][0], rows[-1]
     loader.add("wiki_pages", {
@@ -91,9 +110,15 @@ def load_wiki_page(loader: Loader, p: Parsed) -> None:
         "created_at": p["created_at"], "updated_at": last["created_at"], "current_revision_id": last["id"],
         "revision_count": len(rows), "protected_at": p["protected_at"], "deleted_at": p["deleted_at"],
         "source_thread_id": loader.ref("thread", "threads", p["source_thread_id"]),
+        "source_post_id": loader.ref("post", "posts", p["source_post_id"]),
     })  # fmt: skip
     for row in rows:
         loader.add("wiki_revisions", row)
+    # "What links here": the current text's links, as forum.wiki.services stores them.
+    for target in {link.slug: link for link in links if link.slug != slug}.values():
+        loader.add(
+            "wiki_links", {"page_id": page_id, "target_slug": target.slug, "target_title": target.title[:200]}
+        )
 
 
 def export_wiki_pages(full: bool) -> Iterator[dict[str, Any]]:
@@ -111,9 +136,9 @@ def export_wiki_pages(full: bool) -> Iterator[dict[str, Any]]:
         }  # fmt: skip
         if full:
             record["deleted_at"] = iso(page.deleted_at)
-        record["source_thread_id"] = (
-            page.source_thread_id if page.source_thread_id in _visible_threads(full, page) else None
-        )
+        source_visible = page.source_thread_id in _visible_threads(full, page)
+        record["source_thread_id"] = page.source_thread_id if source_visible else None
+        record["source_post_id"] = page.source_post_id if source_visible else None
         record["revisions"] = [
             {"id": rev.id, "user_id": rev.author_id, "created_at": iso(rev.created_at), "title": rev.title,
              "summary": rev.summary, "body": rev.body_source}
@@ -131,6 +156,59 @@ def _visible_threads(full: bool, page: WikiPage) -> set[int]:
     if not full:
         statement = statement.where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
     return set(db.session.scalars(statement))
+
+
+# -- wiki_redirect (an old address left by a rename) ---------------------------------------------
+
+
+def parse_wiki_redirect(r: dict[str, Any]) -> Parsed:
+    return {
+        "id": ident(r, "id"),
+        "old_slug": text(r, "old_slug", max_length=200, pattern=WIKI_SLUG),
+        "page_id": ident(r, "page_id"),
+        "created_at": timestamp(r, "created_at"),
+        "created_by_id": ident(r, "created_by_id", required=False),
+        "revision_id": ident(r, "revision_id", required=False),
+    }
+
+
+def check_wiki_redirect(c: Checker, p: Parsed) -> None:
+    c.add_id("wiki_redirect", p["id"])
+    c.add_name("wiki redirect", p["old_slug"])
+    c.require("wiki_page", p["page_id"], "page_id")
+    c.require("user", p["created_by_id"], "created_by_id")
+    c.require("wiki_revision", p["revision_id"], "revision_id")
+
+
+def load_wiki_redirect(loader: Loader, p: Parsed) -> None:
+    if loader.merge:  # an address this forum uses already keeps its meaning here
+        taken = loader.taken.setdefault(
+            "wiki redirect", set(loader.connection.scalars(select(WikiRedirect.old_slug)))
+        )
+        if p["old_slug"] in taken or p["old_slug"] in loader.taken["wiki slug"]:
+            return
+        taken.add(p["old_slug"])
+    revision = p["revision_id"]
+    loader.add("wiki_redirects", dict(
+        p, id=loader.ref("wiki_redirect", "wiki_redirects", p["id"]),
+        page_id=loader.ref("wiki_page", "wiki_pages", p["page_id"]),
+        created_by_id=loader.ref("user", "users", p["created_by_id"]),
+        revision_id=loader.space("wiki_revision", "wiki_revisions").map(revision) if revision else None,
+    ))  # fmt: skip
+
+
+def export_wiki_redirects(full: bool) -> Iterator[dict[str, Any]]:
+    redirects = select(WikiRedirect)
+    if not full:
+        redirects = redirects.join(WikiPage, WikiPage.id == WikiRedirect.page_id).where(
+            WikiPage.deleted_at.is_(None)
+        )
+    for redirect in batched(redirects, WikiRedirect.id):
+        yield {
+            "type": "wiki_redirect", "id": redirect.id, "old_slug": redirect.old_slug, "page_id": redirect.page_id,
+            "created_at": iso(redirect.created_at), "created_by_id": redirect.created_by_id,
+            "revision_id": redirect.revision_id,
+        }  # fmt: skip
 
 
 # -- audit_entry (the moderation log; full backups only: its details are private) --------------
