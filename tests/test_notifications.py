@@ -54,7 +54,9 @@ def people(make_client):
     Members of some weeks' standing: the new-account limits (moderation) are tested elsewhere.
     """
     weeks_ago = utcnow() - timedelta(days=21)
-    ann, bob, carol = (make_user(name, created_at=weeks_ago, post_count=10) for name in ("ann", "bob", "carol"))
+    ann, bob, carol = (
+        make_user(name, created_at=weeks_ago, post_count=10) for name in ("ann", "bob", "carol")
+    )
     clients = SimpleNamespace(ann=make_client(), bob=make_client(), carol=make_client())
     login(clients.ann, ann)
     login(clients.bob, bob)

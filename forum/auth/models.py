@@ -87,8 +87,8 @@ class User(db.Model):
     notify_email: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     # Starting or replying to a thread watches it.
     watch_on_post: Mapped[bool] = mapped_column(default=True, server_default=true())
-    # Kept by forum.notifications.services, so the header bell costs no query.
-    unread_notification_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # unread_notification_count: a deferred count subquery added by forum.notifications.models
+    # (not a stored counter: updating other members' rows while posting deadlocks on PostgreSQL).
     last_digest_at: Mapped[datetime | None]
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import undefer
 
 from forum.auth.models import ROLES, LoginSession, User
 from forum.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
@@ -23,6 +24,9 @@ RESERVED_USERNAMES = frozenset(
      "staff", "official", "roundabout", "mod", "mods", "null", "none"}
 )  # fmt: skip
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+# Deferred User attributes every page shows for the logged-in member (the notification bell),
+# loaded in the session query itself so they cost no query of their own.
+LOAD_WITH_SESSION_USER = ("unread_notification_count",)
 
 
 def normalize_username(username: str) -> str:
@@ -142,8 +146,10 @@ def start_login_session(user: User, *, remember: bool) -> str:
 def load_session_user(token: str) -> User | None:
     """The user of a live login session; idle sessions are extended when touched."""
     now = utcnow()
+    user_options = [undefer(getattr(User, name)) for name in LOAD_WITH_SESSION_USER if hasattr(User, name)]
     row = db.session.execute(
         select(LoginSession, User)
+        .options(*user_options)
         .join(User, LoginSession.user_id == User.id)
         .where(LoginSession.token_hash == _token_hash(token), LoginSession.expires_at > now)
     ).first()

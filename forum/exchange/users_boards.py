@@ -85,7 +85,7 @@ def load_user(loader: Loader, p: Parsed) -> None:
     if loader.first_joined is None or p["created_at"] < loader.first_joined:
         loader.first_joined = p["created_at"]
     row["id"] = loader.ref("user", "users", p["id"])
-    row.update(post_count=0, thread_count=0, solution_count=0, reputation=0, unread_notification_count=0)
+    row.update(post_count=0, thread_count=0, solution_count=0, reputation=0)
     loader.add("users", row)
 
 

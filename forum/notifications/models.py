@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
@@ -44,6 +44,7 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_created", "user_id", "created_at"),
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
         Index("ix_notifications_email_pending", "email_pending", "created_at"),
     )
 
@@ -53,7 +54,9 @@ class Notification(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    wiki_page_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_pages.id", ondelete="CASCADE"), index=True)
+    wiki_page_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wiki_pages.id", ondelete="CASCADE"), index=True
+    )
     # Batched kinds ("3 people found your post helpful") count here.
     count: Mapped[int] = mapped_column(default=1)
     # A short, non-secret detail: the moderator's action and reason, the badge name.
@@ -81,3 +84,15 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+# The bell's number, counted from the rows (indexed by user, unread): loaded with the logged-in
+# user in the same query (forum.auth.services.load_session_user undefers it), so it costs no
+# query and no transaction ever updates another member's row when notifying them.
+User.unread_notification_count = column_property(
+    select(func.count(Notification.id))
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -200,11 +200,6 @@ def notify_many(
         return []
     db.session.add_all(rows)
     db.session.flush()
-    db.session.execute(
-        update(User)
-        .where(User.id.in_([row.user_id for row in rows]))
-        .values(unread_notification_count=User.unread_notification_count + 1)
-    )
     return rows
 
 
@@ -315,13 +310,9 @@ def withdraw_for_post(post: Post) -> int:
             )
         )
     )
-    users = {row.user_id for row in rows}
     for row in rows:
         db.session.delete(row)
-    if users:
-        db.session.flush()
-        for user in db.session.scalars(select(User).where(User.id.in_(users))):
-            refresh_unread_count(user)
+    db.session.flush()  # the bells count the rows, so they are right at once
     return len(rows)
 
 
@@ -413,13 +404,9 @@ def count_notifications(user: User) -> int:
 
 
 def refresh_unread_count(user: User) -> None:
+    """The bell's count is computed from the rows: reload it after they change."""
     db.session.flush()
-    user.unread_notification_count = (
-        db.session.scalar(
-            select(func.count()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        )
-        or 0
-    )
+    db.session.expire(user, ["unread_notification_count"])
 
 
 def mark_read(notification_id: int, *, actor: User) -> Notification:
@@ -439,7 +426,7 @@ def mark_all_read(*, actor: User) -> int:
         .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     ).rowcount
-    actor.unread_notification_count = 0
+    db.session.expire(actor, ["unread_notification_count"])
     return changed or 0
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from forum.boards.models import Board
+from forum.boards.views import page_number
 from forum.errors import Conflict, ServiceError
 from forum.extensions import db
 from forum.wiki import permissions, services
@@ -49,19 +50,6 @@ def _commit(form: PageForm | RenameForm | RevertForm) -> bool:
 def _board_choices(form: PageForm) -> None:
     boards = db.session.scalars(select(Board).order_by(Board.position, Board.id)).all()
     form.board_id.choices = [(0, "No topic")] + [(board.id, board.name) for board in boards]
-
-
-def page_number(page_count: int) -> int:
-    """?page=, checked against the number of pages (like the boards' own, but ASCII digits only:
-    str.isdigit() accepts "²", which int() refuses)."""
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        abort(400, description="The page number must be a whole number, like ?page=2.")
-    page = int(raw)
-    if page < 1 or page > page_count:
-        pages = "page" if page_count == 1 else "pages"
-        abort(404, description=f"There is no page {page}: there are {page_count} {pages}.")
-    return page
 
 
 def _int_arg(name: str) -> int | None:
