@@ -102,6 +102,9 @@ def seed() -> None:
     if db.session.query(Board.id).first() is not None:
         click.echo("The forum has boards already: demo data not added.")
         return
+    # The operator writes the demo conversations in one go: the new-account posting rates
+    # (moderation anti-spam) are for members typing, not for this command.
+    current_app.config.update(NEW_ACCOUNT_REPLY_INTERVAL=0, NEW_ACCOUNT_THREAD_INTERVAL=0)
     logins: list[tuple[str, str, str]] = []
     users: dict[str, User] = {}
     for username, display_name, role in MEMBERS:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sqlalchemy import func, select
 
 from forum.boards.models import Board
 from forum.extensions import db
 
 
+@pytest.mark.antispam  # with the real new-account limits, as `make run` has them
 def test_demo_seed_fills_an_empty_forum_once_with_working_logins(client, runner):
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
