@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "COMPANY_NAME": "the company",
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
+    "SEARCH_INDEX_PROCS": min(2, os.cpu_count() or 1),  # processes for `flask search reindex` (Whoosh)
 }
 
 

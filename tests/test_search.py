@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.boards import services as boards
+from forum.boards.models import Post
 from forum.db import utcnow
 from forum.extensions import db
 from forum.search import engine, outbox
@@ -472,3 +473,73 @@ def test_drain_cli_reports(app, runner):
     make_thread(title="Drain me", body="x")
     result = runner.invoke(args=["search", "drain"])
     assert "Applied 1 outbox rows; 0 left." in result.output
+
+
+# -- the Whoosh backend's direct scorer ---------------------------------------------------------
+
+
+DIRECT_QUERIES = ["router", "router light", "router OR modem", "router -reboot", "in:title router",
+                  "#broadband router", "status:solved router", "status:unsolved modem", "@ann router",
+                  "router order:latest", "after:2020-01-01 router", "is:wiki router"]  # fmt: skip
+
+
+def test_direct_scoring_agrees_with_whoosh(app, search_backend):
+    """The fast path (forum.search.whoosh_direct) ranks exactly as Whoosh's matchers do,
+    across several segments and with deleted documents in them."""
+    if search_backend != "whoosh":
+        pytest.skip("the direct scorer is part of the Whoosh backend")
+    from whoosh import query as wq
+
+    from forum.search import whoosh_backend, whoosh_direct
+    from forum.search.query import parse
+
+    broadband = make_board("Broadband")
+    tv = make_board("TV")
+    ann = make_user("ann")
+    for number in range(30):
+        board = broadband if number % 3 else tv
+        words = ["router", "modem", "light", "reboot"][number % 4 :] + ["router"] * (number % 5)
+        thread = make_thread(board, author=ann if number % 4 == 0 else None,
+                             title=f"Router question {number}" if number % 2 else f"Question {number}",
+                             body=" ".join(words) + f" case {number}")  # fmt: skip
+        for reply in range(number % 3):
+            answer = make_reply(thread, body=f"router light {reply} " + "modem " * reply)
+            if board is broadband and number % 2 and reply == 1:
+                thread.solution_post_id = answer.id  # as the Q&A feature sets it
+        db.session.commit()
+        if number % 7 == 0:
+            outbox.drain()  # a new segment each time
+    outbox.drain()
+    for post in db.session.scalars(select(Post).order_by(Post.id).limit(4)):
+        boards.edit_post(post, post.body_source + " edited", actor=post.author)
+        db.session.commit()  # re-indexed: the old document stays, deleted, in its segment
+    outbox.drain()
+    make_wiki_page("Router lights explained", "What each router light means.")
+    for query in DIRECT_QUERIES:
+        parsed = parse(query)
+        text_query, filter_query = whoosh_backend.build_query(parsed)
+        searcher = whoosh_backend._searcher()
+        assert len(list(searcher.reader().leaf_readers())) > 1 and searcher.reader().has_deletions()
+        combined = (
+            text_query
+            if filter_query is None
+            else wq.And([text_query, wq.ConstantScoreQuery(filter_query, 0.0)])
+        )
+        options = {"sortedby": "created", "reverse": True} if parsed.order == "latest" else {}
+        expected = searcher.search(combined, limit=None, **options)
+        direct = whoosh_direct.top_documents(searcher, parsed, combined, 1000, whoosh_backend.TITLE_BOOST,
+                                             whoosh_backend.WEIGHTING.k1)  # fmt: skip
+        assert direct is not None
+        results, matched = direct
+        assert matched == len(expected) > 0
+        if parsed.order == "latest":
+            assert [searcher.stored_fields(d)["key"] for _s, d in results.top_n] == [
+                hit["key"] for hit in expected
+            ]
+        else:
+            # The same order; Whoosh adds a constant to every score of a filtered query.
+            shift = expected[0].score - results.top_n[0][0]
+            assert [(round(score + shift, 6), docnum) for score, docnum in results.top_n] == [
+                (round(hit.score, 6), hit.docnum) for hit in expected
+            ]
+            assert parsed.has_filters or shift == 0

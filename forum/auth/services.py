@@ -26,7 +26,7 @@ RESERVED_USERNAMES = frozenset(
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 # Deferred User attributes every page shows for the logged-in member (the notification bell),
 # loaded in the session query itself so they cost no query of their own.
-LOAD_WITH_SESSION_USER = ("unread_notification_count",)
+LOAD_WITH_SESSION_USER = ("unread_notification_count", "latest_badge_id")
 
 
 def normalize_username(username: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from forum.auth.models import User
 from forum.db import utcnow
@@ -71,3 +71,17 @@ class BadgeVerification(db.Model):
     mail_id: Mapped[int | None]
 
     user: Mapped[User] = relationship()
+
+
+# The id of the member's longest-lasting unrevoked badge (None for nearly everyone). Loaded with
+# the logged-in user (forum.auth.services.load_session_user undefers it), so a page learns that
+# its viewer holds no badge without a query of its own (forum.badges.permissions.active_badge).
+User.latest_badge_id = column_property(
+    select(EmployeeBadge.id)
+    .where(EmployeeBadge.user_id == User.id, EmployeeBadge.revoked_at.is_(None))
+    .order_by(EmployeeBadge.expires_at.desc(), EmployeeBadge.id.desc())
+    .limit(1)
+    .correlate_except(EmployeeBadge)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from forum.badges.models import EmployeeBadge
 from forum.db import utcnow
@@ -23,8 +23,16 @@ def active_badge(user: Any) -> EmployeeBadge | None:
     # A page asks several times (posting form, menus, permissions): one query per request.
     cache = g.setdefault("active_badges", {}) if has_request_context() else {}
     if user.id not in cache:
-        cache[user.id] = _load_active_badge(user)
+        cache[user.id] = None if _known_to_hold_no_badge(user) else _load_active_badge(user)
     return cache[user.id]
+
+
+def _known_to_hold_no_badge(user: Any) -> bool:
+    """The session user's row says so (User.latest_badge_id, loaded with it): no query needed."""
+    if not has_request_context() or g.get("badges_changed"):
+        return False
+    state = inspect(user, raiseerr=False)
+    return state is not None and "latest_badge_id" not in state.unloaded and user.latest_badge_id is None
 
 
 def _load_active_badge(user: Any) -> EmployeeBadge | None:
@@ -59,3 +67,4 @@ def forget_cached_badges() -> None:
     """After a grant or revoke, the rest of the request sees the new state."""
     if has_request_context():
         g.pop("active_badges", None)
+        g.badges_changed = True

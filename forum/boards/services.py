@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 from markupsafe import Markup
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forum import events
 from forum.auth.models import User
@@ -282,10 +283,16 @@ def refresh_board_last_thread(board: Board) -> None:
 # -- reading -----------------------------------------------------------------------------------
 
 
+# Deferred columns other features attach to Thread (forum.wiki: has_wiki_pages) that the
+# thread page reads: loaded in get_thread's query instead of one query each.
+LOAD_WITH_THREAD = ("has_wiki_pages",)
+
+
 def get_thread(thread_id: int, *, viewer: object) -> Thread:
+    extra = [undefer(getattr(Thread, name)) for name in LOAD_WITH_THREAD if hasattr(Thread, name)]
     thread = db.session.scalar(
         select(Thread)
-        .options(joinedload(Thread.board), joinedload(Thread.author))
+        .options(joinedload(Thread.board), joinedload(Thread.author), *extra)
         .where(Thread.id == thread_id)
     )
     if thread is None or not permissions.can_see_thread(viewer, thread):
@@ -319,7 +326,7 @@ def board_threads(board: Board, page: int, per_page: int) -> list[Thread]:
 def thread_posts(thread: Thread, page: int, per_page: int) -> list[Post]:
     """One page of a thread by position, with authors, in one query."""
     first = (page - 1) * per_page + 1
-    return list(
+    posts = list(
         db.session.scalars(
             select(Post)
             .options(joinedload(Post.author))
@@ -327,6 +334,9 @@ def thread_posts(thread: Thread, page: int, per_page: int) -> list[Post]:
             .order_by(Post.position)
         )
     )
+    for post in posts:  # every per-post predicate reads post.thread: skip the lazy loader
+        set_committed_value(post, "thread", thread)
+    return posts
 
 
 def count_posts() -> int:

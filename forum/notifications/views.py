@@ -14,7 +14,13 @@ from forum.boards import services as boards
 from forum.errors import Invalid, ServiceError
 from forum.extensions import csrf, db, limiter
 from forum.notifications import accounts, feeds, mailer, services
-from forum.notifications.forms import PreferencesForm, ResetPasswordForm, ResetRequestForm, WatchForm
+from forum.notifications.forms import (
+    LEVEL_CHOICES,
+    PreferencesForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    WatchForm,
+)
 from forum.notifications.receivers import connect_receivers
 
 bp = Blueprint("notifications", __name__)
@@ -38,7 +44,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(cli_bp)
     connect_receivers()
-    app.jinja_env.globals.update(watch_level=services.watch_level, watch_form=WatchForm)
+    app.jinja_env.globals.update(watch_level=services.watch_level, watch_level_choices=LEVEL_CHOICES)
     _register_drain(app)
 
 

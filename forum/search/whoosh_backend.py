@@ -21,13 +21,14 @@ from datetime import time as dtime
 from pathlib import Path
 
 from flask import current_app
-from whoosh import highlight, index
+from whoosh import highlight, index, scoring
 from whoosh import query as wq
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
+from forum.search import whoosh_direct
 from forum.search.documents import Document
 from forum.search.query import ParsedQuery, Term
 from forum.search.results import Hit, Hits, marked, plain_snippet
@@ -66,6 +67,68 @@ def _remember_missing_columns() -> None:
 _remember_missing_columns()
 
 
+class CoarseDATETIME(DATETIME):
+    """DATETIME indexed in 4 precision tiers instead of 8: half the postings per document.
+
+    Ranges here are whole days (before:/after:), so the finer tiers only save a few term
+    lookups at the edges of a range, while each one costs a posting per document to index.
+    """
+
+    def __init__(self, sortable: bool = False) -> None:
+        super().__init__(sortable=sortable)
+        self.shift_step = 16
+
+
+class _SaturatedTermFrequency(scoring.BaseScorer):
+    """BM25 without length normalisation (b = 0): idf times a saturating term frequency.
+
+    Whoosh's BM25F reads each matching document's field length from disk, and its block
+    upper bounds then use the shortest length in a block, so they almost never let it skip
+    a block: a common word made it score every one of tens of thousands of posts. Without
+    the length, scoring needs only the posting itself, and a block whose best frequency
+    cannot beat the current top results is skipped whole. Titles keep their boost, so a
+    title match still outranks a passing mention.
+    """
+
+    def __init__(self, searcher: Searcher, fieldname: str, text: bytes, k1: float) -> None:
+        self.idf = searcher.get_parent().idf(fieldname, text)
+        self.k1 = k1
+        self._max_quality = self._score(searcher.term_info(fieldname, text).max_weight())
+
+    def _score(self, frequency: float) -> float:
+        return self.idf * frequency * (self.k1 + 1) / (frequency + self.k1)
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def score(self, matcher) -> float:  # noqa: ANN001 (a Whoosh matcher)
+        return self._score(matcher.weight())
+
+    def max_quality(self) -> float:
+        return self._max_quality
+
+    def block_quality(self, matcher) -> float:  # noqa: ANN001
+        return self._score(matcher.block_max_weight())
+
+
+class SaturatedFrequencyWeighting(scoring.WeightingModel):
+    """The weighting of every search (see _SaturatedTermFrequency)."""
+
+    def __init__(self, k1: float = 1.2) -> None:
+        self.k1 = k1
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: bytes, qf: int = 1) -> scoring.BaseScorer:
+        if not searcher.schema[fieldname].scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        return _SaturatedTermFrequency(searcher, fieldname, text, self.k1)
+
+
+WEIGHTING = SaturatedFrequencyWeighting()
+
+
 def make_schema() -> Schema:
     analyzer = StemmingAnalyzer()
     return Schema(
@@ -84,7 +147,7 @@ def make_schema() -> Schema:
         words=KEYWORD(lowercase=True),
         author=ID,
         board=ID,
-        created=DATETIME(sortable=True),
+        created=CoarseDATETIME(sortable=True),
         solved=BOOLEAN,
         employee=BOOLEAN,
         opening=BOOLEAN,
@@ -156,7 +219,7 @@ def _searcher() -> Searcher:
         return cached
     if cached is not None:
         cached.close()
-    _cache.searcher = open_index().searcher()
+    _cache.searcher = open_index().searcher(weighting=WEIGHTING)
     _cache.path = os.path.realpath(link)
     return _cache.searcher
 
@@ -228,7 +291,10 @@ def rebuild(batches: Iterable[list[Document]], progress: Callable[[int], None]) 
     """Write every document into a new generation, then swap it in atomically."""
     path = _new_generation(create=True)
     ix = index.open_dir(str(path))
-    writer = ix.writer(limitmb=256)
+    # Whoosh analyses in pure Python: with several processes each writes its own segment
+    # (multisegment: no final merge, which would cost as much again).
+    procs = int(current_app.config.get("SEARCH_INDEX_PROCS") or 1)
+    writer = ix.writer(limitmb=128, procs=procs, multisegment=True) if procs > 1 else ix.writer(limitmb=256)
     try:
         for batch in batches:
             for doc in batch:
@@ -344,7 +410,12 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
     # fetch a few times the page, and more only if the threads on it came up short.
     for _attempt in range(4):
-        results = searcher.search(query, limit=limit, **options)
+        direct = whoosh_direct.top_documents(searcher, parsed, query, limit, TITLE_BOOST, WEIGHTING.k1)
+        if direct is not None:
+            results, matched = direct
+        else:
+            results = searcher.search(query, limit=limit, **options)
+            matched = None
         best: dict[str, object] = {}
         for hit in results:
             best.setdefault(hit["group"], hit)
@@ -352,7 +423,8 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         if len(best) >= wanted or scored < limit:
             break
         limit *= 4
-    results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=60)
+    # Snippets come from the first 4,000 characters: analysing a long post whole costs more than the search.
+    results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=60, charlimit=4000)
     results.formatter = _MarkFormatter()
     # Counting every match costs as much as scoring them: past the first fetch, estimate
     # (the page says "about"), scaling posts to threads by the share seen so far.
@@ -361,7 +433,7 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         total = len(best)
     else:
         reader = searcher.reader()
-        matched = max(query.estimate_size(reader), scored)
+        matched = max(matched if matched is not None else query.estimate_size(reader), scored)
         groups = reader.doc_frequency("opening", True) + reader.doc_frequency("kind", "wiki")
         total = min(groups, max(len(best), round(matched * len(best) / max(scored, 1))))
     hits = []

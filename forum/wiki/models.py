@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, exists
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, column_property, mapped_column, relationship
 
 from forum.auth.models import User
-from forum.boards.models import Board
+from forum.boards.models import Board, Thread
 from forum.db import utcnow
 from forum.extensions import db
 
@@ -102,3 +102,13 @@ class WikiRedirect(db.Model):
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_revisions.id"), index=True)
 
     page: Mapped[WikiPage] = relationship()
+
+
+# Whether any live wiki page was promoted from a thread: loaded with the thread page's thread
+# (forum.boards.services.get_thread undefers it), so most threads need no wiki query at all.
+Thread.has_wiki_pages = column_property(
+    exists()
+    .where(WikiPage.source_thread_id == Thread.id, WikiPage.deleted_at.is_(None))
+    .correlate_except(WikiPage),
+    deferred=True,
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -549,6 +549,9 @@ def source_of(page: WikiPage) -> tuple[Thread | None, Post | None]:
 
 def pages_for_thread(thread: Thread) -> list[WikiPage]:
     """Wiki pages promoted from this thread (shown on the thread)."""
+    state = inspect(thread)
+    if "has_wiki_pages" not in state.unloaded and not thread.has_wiki_pages:
+        return []  # known from the thread's own row (forum.boards.services.get_thread)
     return list(
         db.session.scalars(
             select(WikiPage)
