@@ -28,6 +28,10 @@ SECRET_POST = "my account number is 5555-SECRET"
 SECRET_THREAD = "Deleted thread with a private title"
 SANCTION = "spamming the billing board (private note)"
 DETAILS = "previous text: call me on 07700 900123"
+FLAG_NOTE = "he posted my street address (private note to the moderators)"
+WARNING = "Please keep personal remarks out of the thread"
+FIRST_EDIT = "Edited: try channel 6."
+MOD_EDIT = "Try channel 6 (moderator: removed a link)."
 
 
 def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
@@ -78,11 +82,28 @@ def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
     )
     secret_thread_id = int(response.headers["Location"].split("/")[2])
     posts = list(db.session.scalars(select(Post).where(Post.thread_id == thread_id).order_by(Post.position)))
-    assert tom.post(f"/p/{posts[2].id}/edit", data={"body": "Edited: try channel 6."}).status_code == 302
+    assert tom.post(f"/p/{posts[2].id}/edit", data={"body": FIRST_EDIT}).status_code == 302
     assert maria.post(f"/p/{posts[3].id}/delete").status_code == 302
     # The asker accepts a reply (the Q&A service keeps solution counts and reputation).
     thread = db.session.get(Thread, thread_id)
     qa.mark_solution(posts[2], actor=thread.author)
+    # Moderation through its pages: a moderator of Broadband only, who edits tom's reply again
+    # (two revisions) and dismisses one flag while another stays open; tom reads the outcome
+    # notice, then gets a warning he has not read yet.
+    make_user("bo_mod")
+    ada, bo = make_client(), make_client()
+    login(ada, "ada_admin")
+    login(bo, "bo_mod")
+    response = ada.post("/admin/roles", data={"username": "bo_mod", "role": "moderator", "board": "broadband"})
+    assert response.status_code == 302
+    assert bo.post(f"/p/{posts[2].id}/edit", data={"body": MOD_EDIT}).status_code == 302
+    flagged, dismissed = posts[4], posts[5]  # by tom, by maria
+    assert maria.post(f"/p/{flagged.id}/flag", data={"reason": "abusive", "note": FLAG_NOTE}).status_code == 302
+    assert tom.post(f"/p/{dismissed.id}/flag", data={"reason": "off_topic"}).status_code == 302
+    response = bo.post(f"/mod/queue/{dismissed.id}/resolve", data={"outcome": "dismiss", "reason": ""})
+    assert response.status_code == 302
+    assert tom.post("/me/notices/read").status_code == 302
+    assert ada.post("/mod/users/tom_h/warn", data={"warn-reason": WARNING}).status_code == 302
     # No moderation pages yet: set what they would, as they would.
     now = utcnow()
     hidden = posts[-1]
@@ -110,7 +131,8 @@ def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
         db.session.flush()
         page.current_revision_id, page.revision_count = revision.id, number
     db.session.commit()
-    return {"thread_url": thread_url, "thread_id": thread_id, "secret_thread_id": secret_thread_id}
+    return {"thread_url": thread_url, "thread_id": thread_id, "secret_thread_id": secret_thread_id,
+            "edited_post_id": posts[2].id, "flagged_post_id": flagged.id}  # fmt: skip
 
 
 def anonymous_pages(client, thread_url: str) -> dict[str, str]:
