@@ -323,6 +323,11 @@ def test_bad_moderation_records_stop_the_import_with_their_line(runner, tmp_path
         line = len(head) + len(records)
         assert result.exit_code != 0 and f"line {line}: {message}" in result.output, result.output
         assert db.session.scalar(select(User.id)) is None and moderation_rows()["post_revision"] == 0
+    # Merged into a forum with content, a bad flag leaves that forum as it was.
+    make_user("ada_admin", role="admin")
+    result = run(runner, "import", "--merge", tmp_path / "bad0.jsonl")
+    assert result.exit_code != 0 and "line 5: post_id 9 refers to no post" in result.output
+    assert db.session.scalars(select(User.username)).all() == ["ada_admin"] and moderation_rows()["flag"] == 0
 
 
 # -- the public archive holds nothing private --------------------------------------------------
