@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forum.auth.models import User
 from forum.boards import services as boards
@@ -19,15 +19,20 @@ from forum.db import utcnow
 from forum.exchange.importer import import_file
 from forum.extensions import db
 from forum.moderation import audit
+from forum.moderation.models import BoardModerator, Flag, PostRevision, UserNotice
 from forum.qa import services as qa
 from forum.wiki.models import WikiPage, WikiRevision
 from tests.factories import PASSWORD, login, make_user
-from tests.factories_exchange import empty_database, make_corpus, read_records, run
+from tests.factories_exchange import empty_database, make_corpus, read_records, run, write_records
 
 SECRET_POST = "my account number is 5555-SECRET"
 SECRET_THREAD = "Deleted thread with a private title"
 SANCTION = "spamming the billing board (private note)"
 DETAILS = "previous text: call me on 07700 900123"
+FLAG_NOTE = "he posted my street address (private note to the moderators)"
+WARNING = "Please keep personal remarks out of the thread"
+FIRST_EDIT = "Edited: try channel 6."
+MOD_EDIT = "Try channel 6 (moderator: removed a link)."
 
 
 def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
@@ -78,11 +83,32 @@ def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
     )
     secret_thread_id = int(response.headers["Location"].split("/")[2])
     posts = list(db.session.scalars(select(Post).where(Post.thread_id == thread_id).order_by(Post.position)))
-    assert tom.post(f"/p/{posts[2].id}/edit", data={"body": "Edited: try channel 6."}).status_code == 302
+    assert tom.post(f"/p/{posts[2].id}/edit", data={"body": FIRST_EDIT}).status_code == 302
     assert maria.post(f"/p/{posts[3].id}/delete").status_code == 302
     # The asker accepts a reply (the Q&A service keeps solution counts and reputation).
     thread = db.session.get(Thread, thread_id)
     qa.mark_solution(posts[2], actor=thread.author)
+    # Moderation through its pages: a moderator of Broadband only, who edits tom's reply again
+    # (two revisions) and dismisses one flag while another stays open; tom reads the outcome
+    # notice, then gets a warning he has not read yet.
+    make_user("bo_mod")
+    ada, bo = make_client(), make_client()
+    login(ada, "ada_admin")
+    login(bo, "bo_mod")
+    response = ada.post(
+        "/admin/roles", data={"username": "bo_mod", "role": "moderator", "board": "broadband"}
+    )
+    assert response.status_code == 302
+    assert bo.post(f"/p/{posts[2].id}/edit", data={"body": MOD_EDIT}).status_code == 302
+    flagged, dismissed = posts[4], posts[5]  # by tom, by maria
+    assert (
+        maria.post(f"/p/{flagged.id}/flag", data={"reason": "abusive", "note": FLAG_NOTE}).status_code == 302
+    )
+    assert tom.post(f"/p/{dismissed.id}/flag", data={"reason": "off_topic"}).status_code == 302
+    response = bo.post(f"/mod/queue/{dismissed.id}/resolve", data={"outcome": "dismiss", "reason": ""})
+    assert response.status_code == 302
+    assert tom.post("/me/notices/read").status_code == 302
+    assert ada.post("/mod/users/tom_h/warn", data={"warn-reason": WARNING}).status_code == 302
     # No moderation pages yet: set what they would, as they would.
     now = utcnow()
     hidden = posts[-1]
@@ -110,7 +136,8 @@ def build_forum_through_the_ui(make_client, runner) -> dict[str, object]:
         db.session.flush()
         page.current_revision_id, page.revision_count = revision.id, number
     db.session.commit()
-    return {"thread_url": thread_url, "thread_id": thread_id, "secret_thread_id": secret_thread_id}
+    return {"thread_url": thread_url, "thread_id": thread_id, "secret_thread_id": secret_thread_id,
+            "edited_post_id": posts[2].id, "flagged_post_id": flagged.id}  # fmt: skip
 
 
 def anonymous_pages(client, thread_url: str) -> dict[str, str]:
@@ -178,6 +205,131 @@ def test_full_backup_of_a_forum_built_through_the_ui_restores_pages_logins_and_b
     assert maria.post(f"/t/{built['thread_id']}/reply", data={"body": "After the restore"}).status_code == 302
 
 
+# -- moderation: board scopes, flags, edit history and notices (full backups only) -------------
+
+MODERATION_TABLES = {"board_moderator": BoardModerator, "flag": Flag, "post_revision": PostRevision,
+                     "user_notice": UserNotice}  # fmt: skip
+
+
+def moderation_rows() -> dict[str, int]:
+    return {
+        name: db.session.scalar(select(func.count()).select_from(model)) or 0
+        for name, model in MODERATION_TABLES.items()
+    }
+
+
+def signed_in(make_client, username: str):
+    client = make_client()
+    login(client, username)
+    return client
+
+
+def test_full_backup_restores_moderation_for_the_right_people(make_client, runner, tmp_path):
+    built = build_forum_through_the_ui(make_client, runner)
+    rows = moderation_rows()
+    assert rows["board_moderator"] == 1 and rows["flag"] == 2 and rows["post_revision"] == 2
+    assert rows["user_notice"] >= 2
+    backup, again = tmp_path / "backup.jsonl", tmp_path / "again.jsonl"
+    assert run(runner, "export", backup, "--full").exit_code == 0
+    assert {name: read_records(backup)[0]["counts"][name] for name in MODERATION_TABLES} == rows
+    empty_database()
+    result = run(runner, "import", backup)
+    assert result.exit_code == 0, result.output
+    assert moderation_rows() == rows
+    assert run(runner, "export", again, "--full").exit_code == 0
+    assert backup.read_bytes() == again.read_bytes()
+    edited, flagged = built["edited_post_id"], built["flagged_post_id"]
+    bo, tom, maria = (signed_in(make_client, name) for name in ("bo_mod", "tom_h", "maria"))
+    # The board moderator: the queue link, the open flag with its note (not the dismissed one),
+    # the tools of their own board only.
+    assert "Review queue" in bo.get("/").get_data(as_text=True)
+    queue = bo.get("/mod/queue")
+    assert queue.status_code == 200
+    html = queue.get_data(as_text=True)
+    assert f'id="queue-{flagged}"' in html and "Abusive or rude" in html and FLAG_NOTE in html
+    assert html.count('class="queue-item"') == 1
+    assert bo.get(f"/t/{built['thread_id']}/moderate").status_code == 200
+    assert bo.get(f"/t/{built['secret_thread_id']}/moderate").status_code == 403
+    assert maria.get("/mod/queue").status_code == 403
+    # The edit history: the author and the moderator see every version; another member does not.
+    for client in (tom, bo):
+        history = client.get(f"/p/{edited}/history")
+        assert history.status_code == 200
+        html = history.get_data(as_text=True)
+        assert "Version 3 (current)" in html and "Reply *1* with `code`" in html and FIRST_EDIT in html
+        assert "Edited by bo_mod" in html and "Edited by tom_h" in html
+    assert maria.get(f"/p/{edited}/history").status_code == 403
+    # Notices: tom's warning is unread, the flag's outcome read; nobody else sees them.
+    notices = tom.get("/me/notices").get_data(as_text=True)
+    assert WARNING in notices and 'class="notice-warning unread"' in notices
+    assert 'class="notice-flag_outcome"' in notices and "left it as it is" in notices
+    assert WARNING not in maria.get("/me/notices").get_data(as_text=True)
+
+
+def test_merge_import_maps_moderation_ids(make_client, runner, tmp_path):
+    built = build_forum_through_the_ui(make_client, runner)
+    backup = tmp_path / "backup.jsonl"
+    assert run(runner, "export", backup, "--full").exit_code == 0
+    before = moderation_rows()
+    offset = db.session.scalar(select(func.max(Post.id)))
+    result = run(runner, "import", "--merge", backup)
+    assert result.exit_code == 0, result.output
+    after = moderation_rows()
+    # The same people (same e-mail addresses) on new copies of the posts: flags, revisions and
+    # notices are doubled; the board scope (same member, same board slug) is not.
+    assert after == {
+        name: count if name == "board_moderator" else 2 * count for name, count in before.items()
+    }
+    bo_user = db.session.scalar(select(User).where(User.username == "bo_mod"))
+    assert bo_user.moderated_board_count == 1
+    copy = built["edited_post_id"] + offset
+    revisions = db.session.scalars(select(PostRevision).where(PostRevision.post_id == copy)
+                                   .order_by(PostRevision.number)).all()  # fmt: skip
+    assert [r.body_source for r in revisions] == ["Reply *1* with `code`", FIRST_EDIT]
+    assert revisions[1].editor_id == bo_user.id
+    flag = db.session.scalar(select(Flag).where(Flag.post_id == built["flagged_post_id"] + offset))
+    assert flag.note == FLAG_NOTE and flag.resolved_at is None
+    tom, bo = signed_in(make_client, "tom_h"), signed_in(make_client, "bo_mod")
+    assert FIRST_EDIT in tom.get(f"/p/{copy}/history").get_data(as_text=True)
+    queue = bo.get("/mod/queue").get_data(as_text=True)
+    assert f'id="queue-{built["flagged_post_id"]}"' in queue and f'id="queue-{flag.post_id}"' in queue
+
+
+def test_bad_moderation_records_stop_the_import_with_their_line(runner, tmp_path):
+    at = "2022-01-01T00:00:00Z"
+    head = [
+        {"type": "meta", "format": "roundabout-corpus", "version": 1},
+        {"type": "user", "id": 1, "username": "maria", "joined_at": at},
+        {"type": "category", "id": 1, "slug": "broadband", "name": "Broadband"},
+        {"type": "thread", "id": 1, "category_id": 1, "user_id": 1, "title": "Wifi", "body": "Drops.",
+         "created_at": at, "opening_post": {"id": 1}},
+    ]  # fmt: skip
+    revision = {"type": "post_revision", "id": 1, "post_id": 1, "number": 1, "editor_id": 1, "created_at": at,
+                "body": "Drops!"}  # fmt: skip
+    cases = [
+        ([{"type": "flag", "id": 1, "post_id": 9, "flagger_id": 1, "reason": "spam", "created_at": at}],
+         "post_id 9 refers to no post"),
+        ([{"type": "flag", "id": 1, "post_id": 1, "flagger_id": 1, "reason": "spam", "created_at": at,
+           "outcome": "dismiss"}], "a resolved flag has both"),
+        ([{"type": "board_moderator", "id": 1, "user_id": 1, "category_id": 2, "created_at": at}],
+         "category_id 2 refers to no category"),
+        ([revision, dict(revision, id=2)], "post revision (post, number) '1:1' appears twice"),
+        ([{"type": "user_notice", "id": 1, "user_id": 7, "kind": "warning", "message": "x", "created_at": at}],
+         "user_id 7 refers to no user"),
+    ]  # fmt: skip
+    for number, (records, message) in enumerate(cases):
+        path = write_records(tmp_path / f"bad{number}.jsonl", head + records)
+        result = run(runner, "import", path)
+        line = len(head) + len(records)
+        assert result.exit_code != 0 and f"line {line}: {message}" in result.output, result.output
+        assert db.session.scalar(select(User.id)) is None and moderation_rows()["post_revision"] == 0
+    # Merged into a forum with content, a bad flag leaves that forum as it was.
+    make_user("ada_admin", role="admin")
+    result = run(runner, "import", "--merge", tmp_path / "bad0.jsonl")
+    assert result.exit_code != 0 and "line 5: post_id 9 refers to no post" in result.output
+    assert db.session.scalars(select(User.username)).all() == ["ada_admin"] and moderation_rows()["flag"] == 0
+
+
 # -- the public archive holds nothing private --------------------------------------------------
 
 
@@ -198,6 +350,11 @@ def test_public_export_has_no_email_hash_ip_or_private_data(make_client, runner,
         "last_seen_at",
         "silenced_until",
         '"type":"audit_entry"',
+        FLAG_NOTE,
+        WARNING,
+        FIRST_EDIT,
+        "Reply *1* with `code`",  # the edited reply's first text: only in its edit history
+        "granted_by_id",
     ):
         assert private not in content, private
     records = read_records(archive)
@@ -251,7 +408,8 @@ def test_static_site_has_every_page_valid_links_and_nothing_private(make_client,
     pages = list(site.rglob("*.html"))
     for page in pages:
         html = page.read_text(encoding="utf-8")
-        for private in ("@example.org", "$argon2", SECRET_POST, SECRET_THREAD, SANCTION, DETAILS):
+        for private in ("@example.org", "$argon2", SECRET_POST, SECRET_THREAD, SANCTION, DETAILS, FLAG_NOTE,
+                        WARNING, FIRST_EDIT):  # fmt: skip
             assert private not in html, (page, private)
         parser = _Links()
         parser.feed(html)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
-from forum.exchange import badges_watches, qa_ideas, threads, users_boards, wiki_audit
+from forum.exchange import badges_watches, moderation, qa_ideas, threads, users_boards, wiki_audit
 from forum.exchange.importer import Checker, Loader, Parsed
 
 
@@ -77,7 +77,7 @@ def _set_counts(connection: Any, model: Any, column: str, counts: Any) -> None:
         connection.execute(statement, rows)
 
 
-ub, th, wa, qi, bw = users_boards, threads, wiki_audit, qa_ideas, badges_watches
+ub, th, wa, qi, bw, mo = users_boards, threads, wiki_audit, qa_ideas, badges_watches, moderation
 # In file order: a record may only refer to records of the types above it.
 RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_type in (
     RecordType("user", ub.parse_user, ub.check_user, ub.load_user, ub.export_users),
@@ -97,6 +97,13 @@ RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_
                qi.load_idea_status_change, qi.export_idea_status_changes),
     RecordType("watch", bw.parse_watch, bw.check_watch, bw.load_watch, bw.export_watches),
     RecordType("audit_entry", wa.parse_audit_entry, wa.check_audit_entry, wa.load_audit_entry, wa.export_audit_entries),
+    RecordType("board_moderator", mo.parse_board_moderator, mo.check_board_moderator, mo.load_board_moderator,
+               mo.export_board_moderators),
+    RecordType("flag", mo.parse_flag, mo.check_flag, mo.load_flag, mo.export_flags),
+    RecordType("post_revision", mo.parse_post_revision, mo.check_post_revision, mo.load_post_revision,
+               mo.export_post_revisions),
+    RecordType("user_notice", mo.parse_user_notice, mo.check_user_notice, mo.load_user_notice,
+               mo.export_user_notices),
 )}  # fmt: skip
 FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
     "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],
@@ -105,5 +112,6 @@ FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
         qa_ideas.recompute_vote_counts,
         qa_ideas.recompute_reputation,
         badges_watches.recompute_employee_replies,
+        moderation.recompute_moderated_board_counts,
     ],
 }
