@@ -155,6 +155,22 @@ def test_typing_fast_sends_few_requests_one_at_a_time(live_server, page, helpdes
     assert page.locator("#similar-threads a").inner_text() == SOLVED_TITLE
 
 
+def test_clearing_the_title_hides_the_box_even_if_an_answer_arrives_late(live_server, page, helpdesk, app):
+    slow = SlowSimilar(app.wsgi_app, delay=0.8)
+    app.wsgi_app = slow
+    sent = similar_requests(page)
+    log_in(page, live_server)
+    page.goto(live_server + "/b/helpdesk/new")
+    title = page.get_by_label("Title")
+    with page.expect_request(lambda request: SIMILAR_PATH in request.url):
+        title.press_sequentially("printer offline", delay=20)
+    assert len(sent) == 1
+    title.fill("")  # changed their mind before the answer came
+    page.wait_for_timeout(1500)
+    assert page.locator("#similar-threads").is_hidden()
+    assert slow.most_at_once == 1
+
+
 def test_thread_titles_are_shown_as_text_not_html(live_server, page, page_problems):
     board = make_board("Helpdesk", slug="helpdesk")
     make_thread(board, title="<img src=x onerror=alert(1)> printer offline", body="Odd title.")
