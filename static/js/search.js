@@ -1,6 +1,7 @@
 // Similar threads while a title is typed (progressive enhancement: the preview page lists
 // them without JavaScript). Debounced, and at most one request in flight: a newer title
-// waits for the running request, then only the latest one is sent.
+// waits for the running request, then only the latest one is sent. An answer is shown only
+// if its title is still the one wanted, so a slow answer never refills a box just cleared.
 (function () {
   "use strict";
   var box = document.getElementById("similar-threads");
@@ -14,6 +15,7 @@
   var inFlight = false;
   var queued = null;
   var lastSent = null;
+  var wanted = null;  // the title whose answer should be shown; null while it is too short
 
   function render(threads) {
     while (list.firstChild) {
@@ -53,7 +55,11 @@
     lastSent = text;
     fetch(url + "?title=" + encodeURIComponent(text), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { threads: [] }; })
-      .then(function (data) { render(data.threads || []); })
+      .then(function (data) {
+        if (text === wanted) {
+          render(data.threads || []);
+        }
+      })
       .catch(function () { /* keep what is shown; the preview still lists them */ })
       .then(function () {
         inFlight = false;
@@ -70,10 +76,13 @@
     timer = window.setTimeout(function () {
       var text = title.value.trim();
       if (text.length < 3) {
-        render([]);
+        wanted = null;
+        queued = null;
         lastSent = null;
+        render([]);
         return;
       }
+      wanted = text;
       send(text);
     }, 300);
   });
