@@ -7,16 +7,19 @@ term's postings are read a block at a time (Whoosh decodes a block into a tuple 
 weights) and summed into a dict, which is many times faster, with the same scores as the
 Whoosh path (SaturatedFrequencyWeighting: idf x saturated frequency, titles boosted).
 
-It handles words (several words all must match, OR between alternatives), excluded words,
-the term filters (@user, #board, is:wiki, status:, is:employee), date ranges and
-order:latest. Anything else (phrases, a word that analyses into several) returns None and
-the caller uses Whoosh's own search. Segments are immutable, so their date columns are
+It handles all of the query syntax: words (all must match, OR between alternatives),
+"phrases" (positions are decoded only for documents holding every word), excluded words, the
+term filters (@user, #board, is:wiki, status:, is:employee), date ranges and order:latest.
+A posting list in another codec returns None, and the caller uses Whoosh's own search. Segments are immutable, so their date columns are
 read once per segment and kept.
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from datetime import time as dtime
@@ -31,16 +34,17 @@ TITLE_FIELDS = ("title",)
 TEXT_FIELDS = ("title", "body")
 _date_columns: dict[str, list[int]] = {}  # segment id -> "created" of each document (µs)
 _filter_docs: dict[tuple[str, str, bytes], frozenset[int]] = {}  # (segment id, field, term) -> documents
+_layout_docs: dict[tuple, frozenset[int]] = {}  # (segments and offsets, field, term) -> documents
 MAX_CACHED_FILTERS = 64
+_filters_lock = threading.Lock()
 
 
 def _leaves(searcher: Searcher) -> list[tuple[object, int]]:
     return [(reader, offset) for reader, offset in searcher.reader().leaf_readers()]
 
 
-def _block_postings(
-    reader: object, fieldname: str, text: bytes, weights: bool = True
-) -> Iterator[tuple[tuple, object]]:
+def _block_postings(reader: object, fieldname: str, text: bytes, weights: bool = True,
+                    values: bool = False) -> Iterator[tuple]:  # fmt: skip
     """(ids, weights) of each posting block of a term in one segment (deleted documents included)."""
     if (fieldname, text) not in reader:  # type: ignore[operator]
         return
@@ -51,7 +55,11 @@ def _block_postings(
         matcher._read_ids()
         if weights:
             matcher._read_weights()
-        yield matcher._ids, matcher._weights
+        if values:
+            matcher._read_values()
+            yield matcher._ids, matcher._weights, matcher._values
+        else:
+            yield matcher._ids, matcher._weights
         matcher._next_block()
 
 
@@ -70,23 +78,86 @@ def _term_scores(searcher: Searcher, fieldname: str, word: str, boost: float, k1
     scale = searcher.idf(fieldname, text) * boost * (k1 + 1)
     scores: dict[int, float] = {}
     for reader, offset in _leaves(searcher):
-        for ids, weights in _block_postings(reader, fieldname, text):
-            if offset:
-                ids = [offset + docnum for docnum in ids]
-            scores.update(
-                zip(ids, [scale * frequency / (frequency + k1) for frequency in weights], strict=True)
-            )
+        ids, saturation = _segment_postings(reader, fieldname, text, k1)
+        scores.update(
+            zip(map(offset.__add__, ids) if offset else ids, [scale * x for x in saturation], strict=True)
+        )
     return scores
 
 
-def _term_docs(searcher: Searcher, fieldname: str, value: object) -> set[int]:
-    """Every document holding the term (filters: @user, #board, status, ...)."""
+class _PostingCache:
+    """Decoded long posting lists of immutable segments, least recently used first out.
+
+    Unpickling a common word's blocks (with their positions) was half of a search's time
+    at 200,000 posts; a support forum's searches keep coming back to the same few words
+    (router, refund, wifi). Bounded by postings held (about 12 bytes each), per process.
+    """
+
+    def __init__(self, max_postings: int) -> None:
+        self.max_postings = max_postings
+        self.held = 0
+        self.entries: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[array, array] | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, entry: tuple[array, array]) -> None:
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = entry
+            self.held += len(entry[0])
+            while self.held > self.max_postings and len(self.entries) > 1:
+                _key, (ids, _saturation) = self.entries.popitem(last=False)
+                self.held -= len(ids)
+
+
+POSTING_CACHE = _PostingCache(max_postings=1_500_000)
+CACHED_FROM = 2000  # shorter lists decode in well under a millisecond
+
+
+def _segment_postings(reader: object, fieldname: str, text: bytes, k1: float) -> tuple[array, array]:
+    """(document numbers, saturated frequency tf / (tf + k1)) of a term in one segment."""
+    key = (reader.segment().segment_id(), fieldname, text, k1)  # type: ignore[attr-defined]
+    cached = POSTING_CACHE.get(key)
+    if cached is not None:
+        return cached
+    ids, saturation = array("I"), array("d")
+    for block_ids, weights in _block_postings(reader, fieldname, text):
+        ids.extend(block_ids)
+        saturation.extend([frequency / (frequency + k1) for frequency in weights])
+    if len(ids) >= CACHED_FROM:
+        POSTING_CACHE.put(key, (ids, saturation))
+    return ids, saturation
+
+
+def _term_docs(searcher: Searcher, fieldname: str, value: object) -> frozenset[int]:
+    """Every document holding the term (filters: @user, #board, status, ...), kept for the
+    current list of segments (the per-segment sets are kept longer: segments never change)."""
     text = searcher.schema[fieldname].to_bytes(value)
-    docs: set[int] = set()
-    for reader, offset in _leaves(searcher):
-        segment_docs = _segment_term_docs(reader, fieldname, text)
-        docs.update(segment_docs if not offset else (offset + docnum for docnum in segment_docs))
+    leaves = _leaves(searcher)
+    key = (tuple((reader.segment().segment_id(), offset) for reader, offset in leaves), fieldname, text)  # type: ignore[attr-defined]
+    docs = _layout_docs.get(key)
+    if docs is None:
+        parts: set[int] = set()
+        for reader, offset in leaves:
+            segment_docs = _segment_term_docs(reader, fieldname, text)
+            parts.update(segment_docs if not offset else map(offset.__add__, segment_docs))
+        docs = frozenset(parts)
+        _remember(_layout_docs, key, docs)
     return docs
+
+
+def _remember(cache: dict, key: tuple, docs: frozenset[int]) -> None:
+    with _filters_lock:  # threaded servers: no two threads trim the same dict
+        while len(cache) >= MAX_CACHED_FILTERS:
+            cache.pop(next(iter(cache)))  # the oldest
+        cache[key] = docs
 
 
 def _segment_term_docs(reader: object, fieldname: str, text: bytes) -> frozenset[int]:
@@ -96,31 +167,54 @@ def _segment_term_docs(reader: object, fieldname: str, text: bytes) -> frozenset
     if docs is None:
         docs = frozenset(docnum for ids, _weights in _block_postings(reader, fieldname, text, weights=False)
                          for docnum in ids)  # fmt: skip
-        if len(_filter_docs) >= MAX_CACHED_FILTERS:
-            _filter_docs.pop(next(iter(_filter_docs)))  # the oldest
-        _filter_docs[key] = docs
+        _remember(_filter_docs, key, docs)
     return docs
 
 
-def _words(searcher: Searcher, text: str, fieldname: str) -> list[str] | None:
-    words = [token.text for token in searcher.schema[fieldname].analyzer(text, mode="query")]
-    return words if len(words) <= 1 else None
+def _words(searcher: Searcher, text: str, fieldname: str) -> list[str]:
+    return [token.text for token in searcher.schema[fieldname].analyzer(text, mode="query")]
+
+
+def _phrase_scores(searcher: Searcher, fieldname: str, words: list[str], boost: float,
+                   k1: float) -> dict[int, float]:  # fmt: skip
+    """Documents holding the words next to each other, in order (Whoosh's Phrase, slop 1),
+    scored as the sum of the words' scores, as Whoosh scores the phrase's intersection."""
+    field = searcher.schema[fieldname]
+    postings: list[dict[int, tuple[float, bytes]]] = []
+    for word in words:
+        text = field.to_bytes(word)
+        scale = searcher.idf(fieldname, text) * boost * (k1 + 1)
+        found: dict[int, tuple[float, bytes]] = {}
+        for reader, offset in _leaves(searcher):
+            for ids, weights, values in _block_postings(reader, fieldname, text, values=True):
+                for docnum, frequency, value in zip(ids, weights, values, strict=True):
+                    found[offset + docnum] = (scale * frequency / (frequency + k1), value)
+        if not found:
+            return {}
+        postings.append(found)
+    candidates = set.intersection(*(set(found) for found in sorted(postings, key=len)))
+    decode = field.format.decode_positions
+    scores: dict[int, float] = {}
+    for docnum in candidates:
+        positions = [set(decode(found[docnum][1])) for found in postings]
+        if any(all(start + i in positions[i] for i in range(1, len(words))) for start in positions[0]):
+            scores[docnum] = sum(found[docnum][0] for found in postings)
+    return scores
 
 
 def _clause_scores(searcher: Searcher, clause: Iterable, fields: tuple[str, ...], title_boost: float,
-                   k1: float) -> dict[int, float] | None:  # fmt: skip
+                   k1: float) -> dict[int, float]:  # fmt: skip
     """Documents matching any term of the clause, with the sum of what each term scores."""
     total: dict[int, float] = {}
     for term in clause:
-        if term.phrase:
-            return None
         for fieldname in fields:
             words = _words(searcher, term.text, fieldname)
-            if words is None:
-                return None
-            for word in words:
-                boost = title_boost if fieldname == "title" else 1.0
-                term_scores = _term_scores(searcher, fieldname, word, boost, k1)
+            boost = title_boost if fieldname == "title" else 1.0
+            if len(words) > 1:  # a phrase, or a word that analyses into several (wi-fi)
+                parts = [_phrase_scores(searcher, fieldname, words, boost, k1)]
+            else:
+                parts = [_term_scores(searcher, fieldname, word, boost, k1) for word in words]
+            for term_scores in parts:
                 if not total:
                     total = term_scores
                     continue
@@ -161,8 +255,6 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
         scores: dict[int, float] | None = None
         for clause in sorted(parsed.clauses, key=len):
             clause_scores = _clause_scores(searcher, clause, fields, title_boost, k1)
-            if clause_scores is None:
-                return None
             if scores is None:
                 scores = clause_scores
             else:
@@ -174,15 +266,14 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
                 break
         scores = scores or {}
         for term in parsed.excluded:
-            if term.phrase:
-                return None
             for fieldname in TEXT_FIELDS:
                 words = _words(searcher, term.text, fieldname)
-                if words is None:
-                    return None
-                for word in words:
-                    for docnum in _term_docs(searcher, fieldname, word):
-                        scores.pop(docnum, None)
+                if len(words) > 1:
+                    dropped: Iterable[int] = _phrase_scores(searcher, fieldname, words, 1.0, k1)
+                else:
+                    dropped = _term_docs(searcher, fieldname, words[0]) if words else ()
+                for docnum in dropped:
+                    scores.pop(docnum, None)
         for fieldname, value in _term_filters(parsed):
             scores = _keep(searcher, scores, fieldname, value)
         for docnum in _deleted(searcher) if scores else ():
