@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, g
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forum.boards import permissions
@@ -42,6 +43,14 @@ def time_tag(moment: datetime | None) -> Markup:
     return Markup(f'<time datetime="{stamp}" title="{exact}">{relative_time(moment)}</time>')
 
 
+def page_csrf_token() -> str:
+    """Flask-WTF's token, looked up once per request: a thread page asks in every post's forms."""
+    token = g.get("page_csrf_token")
+    if token is None:
+        token = g.page_csrf_token = generate_csrf()
+    return token
+
+
 def number(value: int) -> str:
     return f"{value:,}"
 
@@ -49,6 +58,7 @@ def number(value: int) -> str:
 def register_templating(app: Flask) -> None:
     app.jinja_env.filters.update(reltime=relative_time, time_tag=time_tag, number=number, cooked=stored_html)
     app.jinja_env.globals.update(
+        csrf_token=page_csrf_token,
         can_start_thread=permissions.can_start_thread,
         can_reply=permissions.can_reply,
         can_edit_post=permissions.can_edit_post,
@@ -62,4 +72,9 @@ def register_templating(app: Flask) -> None:
 
     @app.context_processor
     def site_settings() -> dict[str, object]:
-        return {"site_name": app.config["SITE_NAME"], "site_tagline": app.config["SITE_TAGLINE"]}
+        # csrf_token here too: Flask-WTF's own context processor would otherwise win over the global.
+        return {
+            "site_name": app.config["SITE_NAME"],
+            "site_tagline": app.config["SITE_TAGLINE"],
+            "csrf_token": page_csrf_token,
+        }
