@@ -308,6 +308,19 @@ def load_test(
         server.wait(timeout=30)
 
 
+def machine_speed() -> float:
+    """CPU seconds of a fixed pure-Python loop (median of 5): the shared machine's speed varied
+    by up to 1.5x within one afternoon, so each report says how fast it was during the run."""
+    timings = []
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for number in range(2_000_000):
+            total += number * number % 7
+        timings.append(time.process_time() - started)
+    return round(statistics.median(timings), 3)
+
+
 def machine() -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -339,8 +352,12 @@ def main() -> None:
             log(f"  {name}: skipped ({urls.pop(name)} is not found: this forum has no search yet)")
     for name, counts in queries.items():
         log(f"  SQL queries  {name:<40} anonymous {counts['anonymous']:>2}  member {counts['member']:>2}")
+    speed_before = machine_speed()
     pages = {} if args.no_load else load_test(env, urls, args.runs, args.duration, args.connections)
+    speed = round(statistics.median([speed_before, machine_speed()]), 3)
+    log(f"Machine speed: the reference loop took {speed:.3f} s of CPU (lower is faster)")
     report = {"size": args.size, "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "reference_loop_s": speed,
               "import": figures, "urls": urls, "queries": queries, "pages": pages,
               "settings": {"runs": args.runs, "duration_s": args.duration, "connections": args.connections}}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,11 @@ def main(paths: list[str]) -> None:
         print(f"\n{size}: {len(reports)} runs ({dates[0]} to {dates[-1]}), {reports[-1]['machine']}")
         for figures in imports:
             print(f"  import: {figures}")
+        speeds = [r["reference_loop_s"] for r in reports if r.get("reference_loop_s")]
+        if speeds:
+            print(
+                f"  reference loop (machine speed, lower is faster): {', '.join(f'{v:.3f} s' for v in speeds)}"
+            )
 
 
 if __name__ == "__main__":
