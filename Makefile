@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app forum
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench bench-s bench-l clean browser
+.PHONY: run test lint bench bench-s bench-l bench-compare clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-s: $(VENV)/.installed-bench
 
 bench-l: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --size L $(BENCH_ARGS)
+
+# S and L side by side, alternating runs (needs both imported by bench-s and bench-l).
+bench-compare: $(VENV)/.installed-bench
+	$(BIN)/python bench/compare_sizes.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
