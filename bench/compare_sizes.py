@@ -16,48 +16,30 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402 (the repository root is put on the path first)
-    BIN,
     DATA,
-    ROOT,
     check_wrk,
     cpu_seconds,
-    free_port,
     log,
     login_cookie,
     pick_urls,
     run_wrk,
-    worker_pids,
+    start_gunicorn,
 )
 
 
 def serve(size: str) -> tuple[subprocess.Popen, str, list[int], str]:
-    """gunicorn (2 sync workers) on the imported database of `size`: (process, base URL, workers, cookie)."""
+    """gunicorn on the imported database of `size`: (process, base URL, worker pids, member cookie)."""
     instance = DATA / size
-    if not (instance / "forum.db").exists():
-        raise SystemExit(f"No database for size {size}: run `bench/run.py --size {size}` first.")
-    env = dict(os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}",
-               FORUM_RATELIMIT_ENABLED="false")  # fmt: skip
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "forum:create_app()"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{base}/").read()
-            break
-        except OSError:
-            time.sleep(0.2)
-    return server, base, worker_pids(server.pid), login_cookie(base)
+    env = dict(
+        os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}"
+    )
+    server, base, workers = start_gunicorn(env)
+    return server, base, workers, login_cookie(base)
 
 
 def main() -> None:

@@ -264,26 +264,30 @@ def run_wrk(wrk: str, url: str, seconds: int, connections: int, cookie: str | No
     }
 
 
+def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str, list[int]]:
+    """gunicorn with 2 sync workers on a free port, once it answers: (process, base URL, worker pids)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "forum:create_app()"],
+        env=dict(env, FORUM_RATELIMIT_ENABLED="false"), cwd=ROOT,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/").read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, base, worker_pids(server.pid)
+
+
 def load_test(
     env: dict[str, str], urls: dict[str, str], runs: int, seconds: int, connections: int
 ) -> dict[str, dict[str, dict[str, float]]]:
     wrk = check_wrk()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server_env = dict(env, FORUM_RATELIMIT_ENABLED="false")
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "forum:create_app()"],
-        env=server_env, cwd=ROOT,
-    )  # fmt: skip
+    server, base, workers = start_gunicorn(env)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/").read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        workers = worker_pids(server.pid)
         cookie = login_cookie(base)
         results: dict[str, dict[str, dict[str, float]]] = {}
         for name, path in urls.items():
