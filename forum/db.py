@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers (PostgreSQL INTEGER): larger numbers name nothing
+
 # Stable constraint names, so Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -139,6 +139,12 @@ def test_merge_interleaves_by_time_and_redirects(client, make_client, setup):
     assert anonymous.get("/t/99999/nothing").status_code == 404
     assert audit_rows("merged thread")[0].target_id == source.id
     assert client.post(f"/t/{thread.id}/merge", data={"merge-target": "99999"}).status_code == 422
+    # Beyond a database integer (PostgreSQL refused the lookup with a 500): "no such thread" too.
+    for target in ("999999999999", "/t/99999999999/slug"):
+        response = client.post(f"/t/{thread.id}/merge", data={"merge-target": target})
+        assert response.status_code == 422 and "thread" in response.get_data(as_text=True).lower()
+        response = client.post(f"/t/{thread.id}/duplicate", data={"duplicate-original": target})
+        assert response.status_code == 422
 
 
 def test_split_selected_posts_into_a_new_thread(client, setup):

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from forum.auth.models import ROLES
+from forum.db import MAX_ID
 from forum.forms import ForumForm
 from forum.markup import MAX_BODY_LENGTH
 from forum.moderation.models import FLAG_REASONS
@@ -26,7 +27,8 @@ THREAD_REFERENCE = re.compile(r"^\s*(?:https?://[^/]+)?(?:/t/)?(\d{1,12})(?:/[^\
 def thread_id_from(text: str | None) -> int | None:
     """A thread id from "123", "/t/123/slug" or a full thread URL."""
     match = THREAD_REFERENCE.match(text or "")
-    return int(match.group(1)) if match else None
+    number = int(match.group(1)) if match else None
+    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 def choices(pairs: object) -> list[SelectChoice]:
