@@ -409,13 +409,13 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         options.update(sortedby="created", reverse=True)
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
     # fetch a few times the page, and more only if the threads on it came up short.
+    direct = whoosh_direct.matches(searcher, parsed, TITLE_BOOST, WEIGHTING.k1)
+    matched = None if direct is None else len(direct)
     for _attempt in range(4):
-        direct = whoosh_direct.top_documents(searcher, parsed, query, limit, TITLE_BOOST, WEIGHTING.k1)
         if direct is not None:
-            results, matched = direct
+            results = direct.top(searcher, query, limit)
         else:
             results = searcher.search(query, limit=limit, **options)
-            matched = None
         best: dict[str, object] = {}
         for hit in results:
             best.setdefault(hit["group"], hit)

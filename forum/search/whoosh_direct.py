@@ -21,6 +21,7 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
@@ -32,11 +33,6 @@ from forum.search.query import ParsedQuery
 
 TITLE_FIELDS = ("title",)
 TEXT_FIELDS = ("title", "body")
-_date_columns: dict[str, list[int]] = {}  # segment id -> "created" of each document (µs)
-_filter_docs: dict[tuple[str, str, bytes], frozenset[int]] = {}  # (segment id, field, term) -> documents
-_layout_docs: dict[tuple, frozenset[int]] = {}  # (segments and offsets, field, term) -> documents
-MAX_CACHED_FILTERS = 64
-_filters_lock = threading.Lock()
 
 
 def _leaves(searcher: Searcher) -> list[tuple[object, int]]:
@@ -85,54 +81,58 @@ def _term_scores(searcher: Searcher, fieldname: str, word: str, boost: float, k1
     return scores
 
 
-class _PostingCache:
-    """Decoded long posting lists of immutable segments, least recently used first out.
+class _Cache:
+    """What was read from immutable segments, least recently used out first, bounded by the
+    number of items held (postings, document numbers) over every entry. One per kind, per process.
 
-    Unpickling a common word's blocks (with their positions) was half of a search's time
-    at 200,000 posts; a support forum's searches keep coming back to the same few words
-    (router, refund, wifi). Bounded by postings held (about 12 bytes each), per process.
+    Unpickling a common word's blocks (with their positions) was half of a search's time at
+    200,000 posts, and a support forum's searches keep coming back to the same few words
+    (router, refund, wifi); filters and the date column come back even more often.
     """
 
-    def __init__(self, max_postings: int) -> None:
-        self.max_postings = max_postings
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
         self.held = 0
-        self.entries: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
-        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple, tuple[int, object]] = OrderedDict()  # key -> (size, value)
+        self.lock = threading.Lock()  # threaded servers
 
-    def get(self, key: tuple) -> tuple[array, array] | None:
+    def get(self, key: tuple) -> object | None:
         with self.lock:
             entry = self.entries.get(key)
-            if entry is not None:
-                self.entries.move_to_end(key)
-            return entry
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
 
-    def put(self, key: tuple, entry: tuple[array, array]) -> None:
+    def put(self, key: tuple, value: object, size: int) -> None:
         with self.lock:
             if key in self.entries:
                 return
-            self.entries[key] = entry
-            self.held += len(entry[0])
-            while self.held > self.max_postings and len(self.entries) > 1:
-                _key, (ids, _saturation) = self.entries.popitem(last=False)
-                self.held -= len(ids)
+            self.entries[key] = (size, value)
+            self.held += size
+            while self.held > self.max_items and len(self.entries) > 1:
+                _key, (dropped, _value) = self.entries.popitem(last=False)
+                self.held -= dropped
 
 
-POSTING_CACHE = _PostingCache(max_postings=1_500_000)
-CACHED_FROM = 2000  # shorter lists decode in well under a millisecond
+POSTINGS = _Cache(max_items=1_500_000)  # about 12 bytes a posting
+FILTER_DOCS = _Cache(max_items=2_000_000)  # per segment, and per list of segments
+DATE_COLUMNS = _Cache(max_items=1_000_000)  # per segment
+CACHED_FROM = 2000  # shorter posting lists decode in well under a millisecond
 
 
 def _segment_postings(reader: object, fieldname: str, text: bytes, k1: float) -> tuple[array, array]:
     """(document numbers, saturated frequency tf / (tf + k1)) of a term in one segment."""
     key = (reader.segment().segment_id(), fieldname, text, k1)  # type: ignore[attr-defined]
-    cached = POSTING_CACHE.get(key)
+    cached = POSTINGS.get(key)
     if cached is not None:
-        return cached
+        return cached  # type: ignore[return-value]
     ids, saturation = array("I"), array("d")
     for block_ids, weights in _block_postings(reader, fieldname, text):
         ids.extend(block_ids)
         saturation.extend([frequency / (frequency + k1) for frequency in weights])
     if len(ids) >= CACHED_FROM:
-        POSTING_CACHE.put(key, (ids, saturation))
+        POSTINGS.put(key, (ids, saturation), len(ids))
     return ids, saturation
 
 
@@ -142,32 +142,25 @@ def _term_docs(searcher: Searcher, fieldname: str, value: object) -> frozenset[i
     text = searcher.schema[fieldname].to_bytes(value)
     leaves = _leaves(searcher)
     key = (tuple((reader.segment().segment_id(), offset) for reader, offset in leaves), fieldname, text)  # type: ignore[attr-defined]
-    docs = _layout_docs.get(key)
+    docs = FILTER_DOCS.get(key)
     if docs is None:
         parts: set[int] = set()
         for reader, offset in leaves:
             segment_docs = _segment_term_docs(reader, fieldname, text)
             parts.update(segment_docs if not offset else map(offset.__add__, segment_docs))
         docs = frozenset(parts)
-        _remember(_layout_docs, key, docs)
+        FILTER_DOCS.put(key, docs, len(docs))
     return docs
-
-
-def _remember(cache: dict, key: tuple, docs: frozenset[int]) -> None:
-    with _filters_lock:  # threaded servers: no two threads trim the same dict
-        while len(cache) >= MAX_CACHED_FILTERS:
-            cache.pop(next(iter(cache)))  # the oldest
-        cache[key] = docs
 
 
 def _segment_term_docs(reader: object, fieldname: str, text: bytes) -> frozenset[int]:
     """A term's documents in one segment; kept for filter terms, as segments never change."""
     key = (reader.segment().segment_id(), fieldname, text)  # type: ignore[attr-defined]
-    docs = _filter_docs.get(key)
+    docs = FILTER_DOCS.get(key)
     if docs is None:
         docs = frozenset(docnum for ids, _weights in _block_postings(reader, fieldname, text, weights=False)
                          for docnum in ids)  # fmt: skip
-        _remember(_filter_docs, key, docs)
+        FILTER_DOCS.put(key, docs, len(docs))
     return docs
 
 
@@ -230,24 +223,47 @@ def _clause_scores(searcher: Searcher, clause: Iterable, fields: tuple[str, ...]
 def _created(searcher: Searcher) -> list[int]:
     """The "created" column of every document (µs since the epoch), cached per segment."""
     values: list[int] = []
-    live = set()
     for reader, _offset in _leaves(searcher):
-        key = reader.segment().segment_id()  # type: ignore[attr-defined]
-        live.add(key)
-        column = _date_columns.get(key)
+        key = (reader.segment().segment_id(),)  # type: ignore[attr-defined]
+        column = DATE_COLUMNS.get(key)
         if column is None:
-            raw = reader.column_reader("created", translate=False)  # type: ignore[attr-defined]
-            column = _date_columns[key] = list(raw)
-        values.extend(column)
-    if len(_date_columns) > 4 * len(live):  # segments merged away since: forget them
-        for key in set(_date_columns) - live:
-            _date_columns.pop(key, None)
+            column = list(reader.column_reader("created", translate=False))  # type: ignore[attr-defined]
+            DATE_COLUMNS.put(key, column, len(column))
+        values.extend(column)  # type: ignore[arg-type]
     return values
+
+
+@dataclass
+class Matches:
+    """Every matching document with its score, worked out once per search: a page that needs
+    more candidates (threads came up short) only takes a longer top list from it."""
+
+    scores: dict[int, float]
+    created: list[int] | None  # the date column, when sorting by date
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def top(self, searcher: Searcher, query: object, limit: int) -> Results:
+        scores, created = self.scores, self.created
+        if created is not None:
+            best = heapq.nlargest(limit, scores, key=created.__getitem__)
+        else:  # ties in document order, as Whoosh has them
+            best = sorted(
+                heapq.nlargest(limit, scores, key=scores.__getitem__), key=lambda d: (-scores[d], d)
+            )
+        return Results(searcher, query, [(scores[docnum], docnum) for docnum in best])
 
 
 def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit: int, title_boost: float,
                   k1: float) -> tuple[Results, int] | None:  # fmt: skip
     """The best `limit` documents as Whoosh Results, and how many documents match; None: not handled."""
+    found = matches(searcher, parsed, title_boost, k1)
+    return None if found is None else (found.top(searcher, query, limit), len(found))
+
+
+def matches(searcher: Searcher, parsed: ParsedQuery, title_boost: float, k1: float) -> Matches | None:
+    """The documents matching the query, scored; None when this path cannot handle it."""
     if not parsed.clauses:
         return None
     fields = TITLE_FIELDS if parsed.in_title else TEXT_FIELDS
@@ -278,6 +294,7 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
             scores = _keep(searcher, scores, fieldname, value)
         for docnum in _deleted(searcher) if scores else ():
             scores.pop(docnum, None)
+        created = None
         if scores and (parsed.after or parsed.before or parsed.order == "latest"):
             created = _created(searcher)
             if parsed.after or parsed.before:
@@ -288,12 +305,7 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
                           if (start is None or created[docnum] >= start) and (end is None or created[docnum] <= end)}  # fmt: skip
     except LookupError:
         return None
-    if parsed.order == "latest":
-        best = heapq.nlargest(limit, scores, key=created.__getitem__)
-    else:  # ties in document order, as Whoosh has them
-        best = sorted(heapq.nlargest(limit, scores, key=scores.__getitem__), key=lambda d: (-scores[d], d))
-    results = Results(searcher, query, [(scores[docnum], docnum) for docnum in best])
-    return results, len(scores)
+    return Matches(scores, created if parsed.order == "latest" else None)
 
 
 # Every document has exactly one of these values: a filter may drop the other side instead.
