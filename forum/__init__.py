@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from forum import extensions  # not `import db`: forum.db must stay the module
 from forum.config import load_config
+from forum.db import MAX_ID
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -86,7 +87,7 @@ class DatabaseIdConverter(IntegerConverter):
     """Integers from 0 to 2**31 - 1, the range of an INTEGER column on every backend."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
+from forum.db import MAX_ID  # the id columns are 32-bit integers on PostgreSQL
+
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 

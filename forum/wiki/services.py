@@ -21,7 +21,7 @@ from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
 from forum.boards.permissions import can_see_post_body
 from forum.boards.services import get_thread
-from forum.db import utcnow
+from forum.db import MAX_ID, utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.moderation import audit
@@ -37,7 +37,6 @@ FORBIDDEN_TITLE_CHARACTERS = set("[]|")
 PAGES_PER_PAGE = 100
 REVISIONS_PER_PAGE = 50
 CHANGES_PER_PAGE = 50
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; larger numbers in a URL are simply not found
 
 
 class EditConflict(Conflict):
