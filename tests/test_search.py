@@ -484,16 +484,9 @@ DIRECT_QUERIES = ["router", "router light", "router OR modem", "router -reboot",
                   "modem -\"router light\"", "\"case 12\" OR \"light 1\""]  # fmt: skip
 
 
-def test_direct_scoring_agrees_with_whoosh(app, search_backend):
-    """The fast path (forum.search.whoosh_direct) ranks exactly as Whoosh's matchers do,
-    across several segments and with deleted documents in them."""
-    if search_backend != "whoosh":
-        pytest.skip("the direct scorer is part of the Whoosh backend")
-    from whoosh import query as wq
-
-    from forum.search import whoosh_backend, whoosh_direct
-    from forum.search.query import parse
-
+def _direct_corpus() -> None:
+    """Threads, replies, solutions and a wiki page over several index segments, some
+    documents deleted (edited posts leave their old version deleted in its segment)."""
     broadband = make_board("Broadband")
     tv = make_board("TV")
     ann = make_user("ann")
@@ -516,6 +509,19 @@ def test_direct_scoring_agrees_with_whoosh(app, search_backend):
         db.session.commit()  # re-indexed: the old document stays, deleted, in its segment
     outbox.drain()
     make_wiki_page("Router lights explained", "What each router light means.")
+
+
+def test_direct_scoring_agrees_with_whoosh(app, search_backend):
+    """The fast path (forum.search.whoosh_direct) ranks exactly as Whoosh's matchers do,
+    across several segments and with deleted documents in them."""
+    if search_backend != "whoosh":
+        pytest.skip("the direct scorer is part of the Whoosh backend")
+    from whoosh import query as wq
+
+    from forum.search import whoosh_backend, whoosh_direct
+    from forum.search.query import parse
+
+    _direct_corpus()
     for query in DIRECT_QUERIES:
         parsed = parse(query)
         text_query, filter_query = whoosh_backend.build_query(parsed)
@@ -544,3 +550,80 @@ def test_direct_scoring_agrees_with_whoosh(app, search_backend):
                 (round(hit.score, 6), hit.docnum) for hit in expected
             ]
             assert parsed.has_filters or abs(shift) < 1e-9
+
+
+@pytest.mark.parametrize("budget", ["enough", "exhausted"])
+def test_bounded_top_lists_equal_scoring_everything(app, search_backend, monkeypatch, budget):
+    """Reading posting lists best first (forum.search.whoosh_topk) gives the very same top
+    list, scores and order as scoring every match, for every length of list asked for; and
+    when a query would read too deep, it scores everything instead, with the same result."""
+    if search_backend != "whoosh":
+        pytest.skip("the bounded top list is part of the Whoosh backend")
+    from forum.search import whoosh_backend, whoosh_direct, whoosh_topk
+    from forum.search.query import parse
+
+    monkeypatch.setattr(whoosh_topk, "TOP_K_FROM", 0)  # every query, however few its matches
+    if budget == "exhausted":
+        monkeypatch.setattr(whoosh_topk, "READ_SHARE", 10**9)
+    _direct_corpus()
+    searcher = whoosh_backend._searcher()
+    args = (whoosh_backend.TITLE_BOOST, whoosh_backend.WEIGHTING.k1)
+    handled = 0
+    for query in DIRECT_QUERIES:
+        parsed = parse(query)
+        bounded = whoosh_topk.bounded_matches(searcher, parsed, *args)
+        if parsed.order == "latest" or '"' in query:
+            assert bounded is None, query  # date order and phrases: the direct scorer
+            continue
+        assert bounded is not None, query
+        handled += 1
+        everything = whoosh_direct.matches(searcher, parsed, *args)
+        for limit in (1, 2, 3, 5, 8, 13, 1000):
+            expected = everything.top(searcher, None, limit).top_n
+            assert bounded.top(searcher, None, limit).top_n == expected, (query, limit)
+        if budget == "exhausted":
+            assert len(bounded) == len(everything)  # it did score everything: the exact count
+    assert handled == 11
+
+
+def _router_posts(first: int, count: int) -> list:
+    """Search documents mentioning 'router' once to seven times; one thread title in ten."""
+    from forum.search.documents import Document
+
+    documents = []
+    for number in range(first, first + count):
+        opening = number % 10 == 0
+        documents.append(Document(
+            key=f"p{number}", kind="post", group=f"t{number // 10}", object_id=number, thread_id=number // 10,
+            title="Router drops at night" if opening else "Re: a thread", opening=opening,
+            body=" ".join(["router"] * (1 + number % 7) + [f"word{number % 97}", "light", "reboot"]),
+            author="ann", board="broadband", created=datetime(2025, 1, 1 + number % 28, tzinfo=UTC),
+        ))  # fmt: skip
+    return documents
+
+
+def test_bounded_top_list_reads_the_same_however_many_posts_match(app, search_backend):
+    """The cost of a search for a common word does not grow with the forum: with ten times
+    as many matching posts, the top list reads about as many postings."""
+    if search_backend != "whoosh":
+        pytest.skip("the bounded top list is part of the Whoosh backend")
+    from forum.search import whoosh_backend, whoosh_topk
+    from forum.search.query import parse
+
+    def postings_read() -> tuple[int, int, list]:
+        whoosh_backend.close_cached()
+        searcher = whoosh_backend._searcher()
+        bounded = whoosh_topk.bounded_matches(searcher, parse("router"), whoosh_backend.TITLE_BOOST,
+                                              whoosh_backend.WEIGHTING.k1)  # fmt: skip
+        assert bounded is not None
+        top = bounded.top(searcher, None, 20).top_n
+        return bounded.read, len(bounded), [searcher.stored_fields(docnum)["key"] for _score, docnum in top]
+
+    whoosh_backend.index_documents(_router_posts(0, 1500))
+    small_read, small_matches, small_top = postings_read()
+    whoosh_backend.index_documents(_router_posts(1500, 13500))
+    large_read, large_matches, large_top = postings_read()
+    assert (small_matches, large_matches) == (1500, 15000)  # one word, no filter: counted exactly
+    # The best: thread titles with the word seven times in the post; earlier posts win ties.
+    assert small_top[:3] == ["p20", "p90", "p160"] and large_top[:3] == small_top[:3]
+    assert small_read < 100 and large_read < 2 * small_read, (small_read, large_read)

@@ -28,7 +28,7 @@ from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from forum.search import whoosh_direct
+from forum.search import whoosh_direct, whoosh_topk
 from forum.search.documents import Document
 from forum.search.query import ParsedQuery, Term
 from forum.search.results import Hit, Hits, marked, plain_snippet
@@ -409,8 +409,11 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         options.update(sortedby="created", reverse=True)
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
     # fetch a few times the page, and more only if the threads on it came up short.
-    direct = whoosh_direct.matches(searcher, parsed, TITLE_BOOST, WEIGHTING.k1)
-    matched = None if direct is None else len(direct)
+    direct: whoosh_direct.Matches | whoosh_topk.BoundedMatches | None = whoosh_topk.bounded_matches(
+        searcher, parsed, TITLE_BOOST, WEIGHTING.k1
+    )
+    if direct is None:
+        direct = whoosh_direct.matches(searcher, parsed, TITLE_BOOST, WEIGHTING.k1)
     for _attempt in range(4):
         if direct is not None:
             results = direct.top(searcher, query, limit)
@@ -433,7 +436,7 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         total = len(best)
     else:
         reader = searcher.reader()
-        matched = max(matched if matched is not None else query.estimate_size(reader), scored)
+        matched = max(len(direct) if direct is not None else query.estimate_size(reader), scored)
         groups = reader.doc_frequency("opening", True) + reader.doc_frequency("kind", "wiki")
         total = min(groups, max(len(best), round(matched * len(best) / max(scored, 1))))
     hits = []
