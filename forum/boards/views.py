@@ -11,7 +11,7 @@ from forum.badges.permissions import active_badge
 from forum.boards import services
 from forum.boards.forms import EditPostForm, ReplyForm, ThreadForm
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE
-from forum.boards.permissions import can_edit_post, can_start_thread
+from forum.boards.permissions import can_edit_post, can_start_thread, thread_viewer
 from forum.errors import ServiceError
 from forum.extensions import db
 
@@ -106,8 +106,15 @@ def thread(thread_id: int, slug: str | None = None) -> ResponseReturnValue:
     page = page_number(thread.page_count)
     posts = services.thread_posts(thread, page, POSTS_PER_PAGE)
     form = ReplyForm()
+    viewer = thread_viewer(current_user, thread)
     return render_template(
-        "boards/thread.html", thread=thread, board=thread.board, posts=posts, page=page, form=form
+        "boards/thread.html",
+        thread=thread,
+        board=thread.board,
+        posts=posts,
+        page=page,
+        form=form,
+        viewer=viewer,
     )
 
 
