@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import cache
 
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -288,13 +289,37 @@ def refresh_board_last_thread(board: Board) -> None:
 LOAD_WITH_THREAD = ("has_wiki_pages",)
 
 
-def get_thread(thread_id: int, *, viewer: object) -> Thread:
+# The thread page's statements are built once per process, with parameters for the values:
+# building a select and its cache key took longer than SQLite takes to run it (0.15 ms of the
+# 0.35 ms get_thread took, timed in a request).
+
+
+@cache
+def _thread_statement() -> Select[tuple[Thread]]:
     extra = [undefer(getattr(Thread, name)) for name in LOAD_WITH_THREAD if hasattr(Thread, name)]
-    thread = db.session.scalar(
+    return (
         select(Thread)
         .options(joinedload(Thread.board), joinedload(Thread.author), *extra)
-        .where(Thread.id == thread_id)
+        .where(Thread.id == bindparam("thread_id"))
     )
+
+
+@cache
+def _thread_posts_statement() -> Select[tuple[Post]]:
+    return (
+        select(Post)
+        .options(joinedload(Post.author))
+        .where(
+            Post.thread_id == bindparam("thread_id"),
+            Post.position >= bindparam("first"),
+            Post.position < bindparam("after"),
+        )
+        .order_by(Post.position)
+    )
+
+
+def get_thread(thread_id: int, *, viewer: object) -> Thread:
+    thread = db.session.scalar(_thread_statement(), {"thread_id": thread_id})
     if thread is None or not permissions.can_see_thread(viewer, thread):
         raise NotFound("There is no such thread; it may have been removed.")
     return thread
@@ -326,14 +351,8 @@ def board_threads(board: Board, page: int, per_page: int) -> list[Thread]:
 def thread_posts(thread: Thread, page: int, per_page: int) -> list[Post]:
     """One page of a thread by position, with authors, in one query."""
     first = (page - 1) * per_page + 1
-    posts = list(
-        db.session.scalars(
-            select(Post)
-            .options(joinedload(Post.author))
-            .where(Post.thread_id == thread.id, Post.position >= first, Post.position < first + per_page)
-            .order_by(Post.position)
-        )
-    )
+    params = {"thread_id": thread.id, "first": first, "after": first + per_page}
+    posts = list(db.session.scalars(_thread_posts_statement(), params))
     for post in posts:  # every per-post predicate reads post.thread: skip the lazy loader
         set_committed_value(post, "thread", thread)
     return posts
