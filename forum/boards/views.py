@@ -104,7 +104,7 @@ def thread(thread_id: int, slug: str | None = None) -> ResponseReturnValue:
         query = request.query_string.decode("utf-8", "replace")
         return redirect(thread.url + (f"?{query}" if query else ""), code=301)
     page = page_number(thread.page_count)
-    posts = services.thread_posts(thread, page, POSTS_PER_PAGE)
+    posts = services.thread_posts(thread, page, POSTS_PER_PAGE, viewer=current_user)
     form = ReplyForm()
     viewer = thread_viewer(current_user, thread)
     return render_template(
