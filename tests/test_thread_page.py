@@ -1,14 +1,16 @@
-"""The thread page's per-post actions are exactly what the permission predicates allow.
+"""The thread page shows what the permission predicates and the forms say, written out cheaply.
 
 The page asks the predicates with a ThreadViewer (forum.boards.permissions) in place of the
 user, which works out the reader's side of each rule once per page: these tests hold every
-answer, and every link or button shown, to the predicates asked with the user.
+answer, and every link or button shown, to the predicates asked with the user. The reply box
+is written out rather than rendered by WTForms: it is held to what WTForms would write.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from forum.auth.models import User
 from forum.boards import permissions as boards_permissions
 from forum.boards import services as boards
+from forum.boards.forms import ReplyForm
 from forum.boards.models import Post, Thread
 from forum.boards.permissions import thread_viewer
 from forum.db import utcnow
@@ -204,3 +207,46 @@ def test_the_matrix_covers_every_action(app, make_client):
                 seen |= actions
     assert seen == {"helpful form", "voted", "mark solution", "unmark solution", "edit", "delete", "history",
                     "flag", "hide", "restore", "member actions", "body"}  # fmt: skip
+
+
+class _Markup(HTMLParser):
+    """Tags with their attributes (sorted, whitespace-normalized) and text: what a browser reads."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.items: list[tuple[str, ...]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        normal = sorted((name, " ".join((value or "").split())) for name, value in attrs)
+        if tag == "input" and ("name", "csrf_token") in normal:  # signed with a timestamp
+            normal = [(name, "TOKEN" if name == "value" else value) for name, value in normal]
+        self.items.append((tag, *(f"{name}={value}" for name, value in normal)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.items.append((f"/{tag}",))
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.items.append((" ".join(data.split()),))
+
+
+def test_the_reply_box_is_what_wtforms_and_render_field_would_write(app, client):
+    thread = make_thread(make_board("Broadband"), make_member("asker"), title="Router drops wifi at night")
+    login(client, make_member("reader"))
+    page = client.get(thread.url).get_data(as_text=True)
+    composer = re.search(r'<form [^>]*class="composer"[^>]*>(.*?)</form>', page, re.DOTALL)
+    assert composer is not None
+    with app.test_request_context():
+        form = ReplyForm()
+        forms = app.jinja_env.get_template("_macros/forms.html").module
+        # What thread.html wrote before: {{ form.csrf_token }} {{ forms.render_field(form.body, rows=8) }}
+        # <div class="actions">{{ form.preview(...) }} {{ form.submit(...) }}</div>
+        expected = (
+            f'{form.csrf_token()}{forms.render_field(form.body, rows=8)}<div class="actions">'
+            f"{form.preview(class_='button-secondary')} {form.submit(class_='button')}</div>"
+        )
+    assert ("input", "id=csrf_token", "name=csrf_token", "type=hidden", "value=TOKEN") in _Markup(
+        expected
+    ).items
+    assert _Markup(composer.group(1)).items == _Markup(expected).items
