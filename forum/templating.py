@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, g
+from flask import Flask, g, url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forum.boards import permissions
-from forum.db import utcnow
+from forum.db import MAX_ID, utcnow
 from forum.markup import stored_html
 
 
@@ -51,6 +51,22 @@ def page_csrf_token() -> str:
     return token
 
 
+def url_for_id(endpoint: str, **values: int) -> str:
+    """url_for(endpoint, post_id=...) for a route that takes one database id, like each post's links.
+
+    A thread page builds the same few links for each of its posts, and url_for costs some 24 µs a
+    call (54 calls, a sixth of a member's thread page): so the route is built once per request,
+    with MAX_ID for the id, and the real id is put in its place.
+    """
+    ((name, value),) = values.items()
+    patterns = g.setdefault("id_url_patterns", {})
+    pattern = patterns.get((endpoint, name))
+    if pattern is None:
+        before, _, after = url_for(endpoint, **{name: MAX_ID}).rpartition(str(MAX_ID))
+        pattern = patterns[endpoint, name] = (before, after)
+    return f"{pattern[0]}{int(value)}{pattern[1]}"
+
+
 def number(value: int) -> str:
     return f"{value:,}"
 
@@ -59,6 +75,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters.update(reltime=relative_time, time_tag=time_tag, number=number, cooked=stored_html)
     app.jinja_env.globals.update(
         csrf_token=page_csrf_token,
+        url_for_id=url_for_id,
         can_start_thread=permissions.can_start_thread,
         can_reply=permissions.can_reply,
         can_edit_post=permissions.can_edit_post,

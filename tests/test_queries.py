@@ -57,3 +57,16 @@ def test_thread_page_query_count_does_not_grow_with_posts(client, count_queries,
     with count_queries() as last:
         client.get(last_url)
     assert first.count == last.count, f"{first.report()}\n-----\n{last.report()}"
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_thread_page_runs_two_queries_and_one_more_for_a_member(client, count_queries, busy_forum, logged_in):
+    """The thread and its posts; a member's session besides. Their votes and their watch level
+    come with the posts and the thread (forum.boards.services.LOAD_WITH_*_FOR_MEMBER)."""
+    if logged_in:
+        login(client, make_user("reader"))
+    thread = busy_forum["long_thread"]
+    for url in (thread.url, f"{thread.url}?page=2"):
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        assert counter.count == (3 if logged_in else 2), f"{url}: {counter.count} queries\n{counter.report()}"

@@ -6,10 +6,11 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import undefer
 
 from forum.auth.models import ROLES, LoginSession, User
@@ -143,15 +144,24 @@ def start_login_session(user: User, *, remember: bool) -> str:
     return token
 
 
-def load_session_user(token: str) -> User | None:
-    """The user of a live login session; idle sessions are extended when touched."""
-    now = utcnow()
+@cache
+def _session_user_statement() -> Select[tuple[LoginSession, User]]:
+    """load_session_user's select, built once per process: every page runs it for a member, and
+    building a select (and its cache key) took longer than SQLite takes to run it."""
     user_options = [undefer(getattr(User, name)) for name in LOAD_WITH_SESSION_USER if hasattr(User, name)]
-    row = db.session.execute(
+    return (
         select(LoginSession, User)
         .options(*user_options)
         .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.expires_at > now)
+        .where(LoginSession.token_hash == bindparam("token_hash"), LoginSession.expires_at > bindparam("now"))
+    )
+
+
+def load_session_user(token: str) -> User | None:
+    """The user of a live login session; idle sessions are extended when touched."""
+    now = utcnow()
+    row = db.session.execute(
+        _session_user_statement(), {"token_hash": _token_hash(token), "now": now}
     ).first()
     if row is None:
         return None

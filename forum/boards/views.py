@@ -11,7 +11,7 @@ from forum.badges.permissions import active_badge
 from forum.boards import services
 from forum.boards.forms import EditPostForm, ReplyForm, ThreadForm
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE
-from forum.boards.permissions import can_edit_post, can_start_thread
+from forum.boards.permissions import can_edit_post, can_start_thread, thread_viewer
 from forum.errors import ServiceError
 from forum.extensions import db
 
@@ -104,10 +104,17 @@ def thread(thread_id: int, slug: str | None = None) -> ResponseReturnValue:
         query = request.query_string.decode("utf-8", "replace")
         return redirect(thread.url + (f"?{query}" if query else ""), code=301)
     page = page_number(thread.page_count)
-    posts = services.thread_posts(thread, page, POSTS_PER_PAGE)
+    posts = services.thread_posts(thread, page, POSTS_PER_PAGE, viewer=current_user)
     form = ReplyForm()
+    viewer = thread_viewer(current_user, thread)
     return render_template(
-        "boards/thread.html", thread=thread, board=thread.board, posts=posts, page=page, form=form
+        "boards/thread.html",
+        thread=thread,
+        board=thread.board,
+        posts=posts,
+        page=page,
+        form=form,
+        viewer=viewer,
     )
 
 

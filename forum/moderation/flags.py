@@ -13,7 +13,7 @@ from forum.auth.models import User
 from forum.auth.services import is_silenced, is_suspended
 from forum.boards import services as boards
 from forum.boards.models import Post, Thread
-from forum.boards.permissions import can_post, is_moderator_of
+from forum.boards.permissions import is_moderator_of, thread_viewer
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
@@ -26,11 +26,10 @@ MAX_NOTE_LENGTH = 1000
 
 
 def can_flag(user: object, post: Post) -> bool:
+    """Members in good standing, on visible posts by somebody else. `user` may be a ThreadViewer."""
+    viewer = thread_viewer(user, post.thread)
     return (
-        can_post(user)
-        and post.author_id != user.id  # type: ignore[attr-defined]
-        and post.deleted_at is None
-        and post.hidden_at is None
+        viewer.can_post and post.author_id != viewer.id and post.deleted_at is None and post.hidden_at is None
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from forum.auth.models import User
 from forum.boards import services as boards
 from forum.boards.models import Board, Post, Thread
-from forum.boards.permissions import is_moderator_of
+from forum.boards.permissions import is_moderator_of, thread_viewer
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -318,9 +318,9 @@ def record_revision(sender: User | None, *, post: Post, previous_source: str, **
 
 
 def can_view_history(user: object, post: Post) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return post.author_id == user.id or is_moderator_of(user, post.thread.board)  # type: ignore[attr-defined]
+    """The author and the board's moderators. `user` may be a ThreadViewer."""
+    viewer = thread_viewer(user, post.thread)
+    return viewer.is_member and (post.author_id == viewer.id or viewer.moderates_board)
 
 
 @dataclass

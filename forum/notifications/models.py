@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, bindparam, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from forum.auth.models import User
@@ -36,6 +36,23 @@ class Watch(db.Model):
     target_id: Mapped[int]
     level: Mapped[str] = mapped_column(String(10))  # watching | normal | muted
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The watch level the member reading a thread page chose for the thread (None: never chosen),
+# for their id given as the "viewer_id" parameter: loaded with the page's thread
+# (forum.boards.services.get_thread undefers it for a member), so the page runs no watch
+# query. Without that parameter it means nothing, so it is never loaded otherwise, and
+# reading it then raises.
+Thread.viewer_watch_level = column_property(
+    select(Watch.level)
+    .where(
+        Watch.user_id == bindparam("viewer_id"), Watch.target_type == "thread", Watch.target_id == Thread.id
+    )
+    .correlate_except(Watch)
+    .scalar_subquery(),
+    deferred=True,
+    raiseload=True,
+)
 
 
 class Notification(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forum.boards.models import Post, Thread
-from forum.boards.permissions import can_post, is_moderator_of
+from forum.boards.permissions import can_post, is_moderator_of, thread_viewer
 
 
 def _is_member(user: Any) -> bool:
@@ -27,5 +27,8 @@ def can_be_solution(post: Post) -> bool:
 
 
 def can_vote_helpful(user: Any, post: Post) -> bool:
-    """Members in good standing, on visible posts by somebody else."""
-    return can_post(user) and post.author_id != user.id and post.is_visible and post.thread.deleted_at is None
+    """Members in good standing, on visible posts by somebody else. `user` may be a ThreadViewer."""
+    viewer = thread_viewer(user, post.thread)
+    return (
+        viewer.can_post and post.author_id != viewer.id and post.is_visible and post.thread.deleted_at is None
+    )

@@ -211,18 +211,6 @@ def has_voted(post: Post, user: Any) -> bool:
     )
 
 
-def voted_post_ids(user: Any, posts: Iterable[Post]) -> set[int]:
-    """Which of these posts the user marked helpful (one query)."""
-    ids = [post.id for post in posts]
-    if not ids or not getattr(user, "is_authenticated", False):
-        return set()
-    return set(
-        db.session.scalars(
-            select(HelpfulVote.post_id).where(HelpfulVote.user_id == user.id, HelpfulVote.post_id.in_(ids))
-        )
-    )
-
-
 # -- deletions ---------------------------------------------------------------------------------
 
 

@@ -118,10 +118,14 @@ def filtered_board(board: Board) -> ResponseReturnValue:
 
 
 def thread_state(thread: Thread, posts: list[Post], viewer: Any) -> dict[str, Any]:
-    """What the thread page needs for Q&A, in at most two queries: the solution and the viewer's votes."""
+    """What the thread page needs for Q&A, in at most one query (the solution, if on another page).
+
+    A member's votes come with the posts (Post.viewer_found_helpful, loaded by thread_posts).
+    """
+    member = getattr(viewer, "is_authenticated", False)
     return {
         "solution": services.solution_post(thread, posts),
-        "voted": services.voted_post_ids(viewer, posts),
+        "voted": {post.id for post in posts if post.viewer_found_helpful} if member else set(),
         "can_mark": permissions.can_mark_solution(viewer, thread),
     }
 
