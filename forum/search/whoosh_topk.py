@@ -17,6 +17,7 @@ number of matches is then estimated, as the results page only says "about" past 
 from __future__ import annotations
 
 import heapq
+import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -195,6 +196,8 @@ class BoundedMatches:
         return share
 
     def top(self, searcher: Searcher, query: object, limit: int) -> Results:
+        if limit <= 0:
+            return Results(searcher, query, [])
         if self.exact is None and limit > self.budget * self._expected_share(searcher.doc_count_all()):
             self.exact = self.score_all()  # rarely met words: reading by score would go deep
         if self.exact is not None:
@@ -206,8 +209,10 @@ class BoundedMatches:
                 self._read_segment(start(), heap, limit)
         except _OverBudget:
             self.exact = self.score_all()
-            if self.exact is not None:
-                return self.exact.top(searcher, query, limit)
+            if self.exact is None:  # the direct scorer declined: read on, however deep
+                self.budget = sys.maxsize
+                return self.top(searcher, query, limit)
+            return self.exact.top(searcher, query, limit)
         best = sorted(heap, reverse=True)
         return Results(searcher, query, [(score, -negative) for score, negative in best])
 
