@@ -298,14 +298,20 @@ def matches(searcher: Searcher, parsed: ParsedQuery, title_boost: float, k1: flo
         if scores and (parsed.after or parsed.before or parsed.order == "latest"):
             created = _created(searcher)
             if parsed.after or parsed.before:
-                start = datetime_to_long(datetime.combine(parsed.after, dtime.min)) if parsed.after else None
-                end = datetime_to_long(datetime.combine(parsed.before, dtime.min) - timedelta(microseconds=1)) \
-                    if parsed.before else None  # fmt: skip
+                start, end = date_bounds(parsed)
                 scores = {docnum: score for docnum, score in scores.items()
                           if (start is None or created[docnum] >= start) and (end is None or created[docnum] <= end)}  # fmt: skip
     except LookupError:
         return None
     return Matches(scores, created if parsed.order == "latest" else None)
+
+
+def date_bounds(parsed: ParsedQuery) -> tuple[int | None, int | None]:
+    """after:/before: as the first and last "created" values allowed (µs), None where open."""
+    start = datetime_to_long(datetime.combine(parsed.after, dtime.min)) if parsed.after else None
+    end = datetime_to_long(datetime.combine(parsed.before, dtime.min) - timedelta(microseconds=1)) \
+        if parsed.before else None  # fmt: skip
+    return start, end
 
 
 # Every document has exactly one of these values: a filter may drop the other side instead.
