@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app forum
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench bench-s bench-l bench-compare clean browser
+.PHONY: run test lint bench bench-s bench-l bench-compare clean browser nginx lighthouse screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,16 @@ $(VENV)/.installed-test: $(VENV)/.installed setup.cfg
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo: links in mail and feeds follow HOST and PORT (unless FORUM_BASE_URL is set), and
+# employee verification is on for an example company (unless FORUM_EMPLOYEE_EMAIL_DOMAINS is set).
+DEMO_ENV := FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) \
+	FORUM_COMPANY_NAME="$${FORUM_COMPANY_NAME:-Example Telecom}" \
+	FORUM_EMPLOYEE_EMAIL_DOMAINS="$${FORUM_EMPLOYEE_EMAIL_DOMAINS:-example-telecom.com}"
+
 run: $(VENV)/.installed
-	$(FLASK) db upgrade
-	$(FLASK) demo seed
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(DEMO_ENV) $(FLASK) db upgrade
+	$(DEMO_ENV) $(FLASK) demo seed
+	$(DEMO_ENV) $(FLASK) run
 
 # Debian's Chromium for the end-to-end journeys (Playwright cannot download its own browser here).
 browser:
@@ -34,7 +40,23 @@ browser:
 	  else echo "no /usr/bin/chromium and not root: browser tests will skip"; fi; \
 	fi
 
-test: $(VENV)/.installed-test browser
+# Debian's nginx for the two-app-servers test (tests/test_multi_server.py starts its own).
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	      || echo "nginx could not be installed: the load-balancer test will skip"; \
+	  else echo "no nginx and not root: the load-balancer test will skip"; fi; \
+	fi
+
+# The page checkers (axe-core, the Nu Html Checker) from npm, pinned by tools/checks/package-lock.json.
+CHECKS := tools/checks/node_modules/.installed
+$(CHECKS): tools/checks/package.json tools/checks/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd tools/checks && npm ci --no-audit --no-fund --silent) && touch $@; \
+	else echo "no npm: the page checks (tests/e2e/test_page_checks.py) will skip"; fi
+
+test: $(VENV)/.installed-test browser nginx $(CHECKS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
@@ -60,3 +82,14 @@ bench-compare: $(VENV)/.installed-bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# Lighthouse 12.2 scores (README "Look and checks"): npm install in bench/lighthouse, then the bench.
+bench/lighthouse/node_modules/.installed: bench/lighthouse/package.json
+	cd bench/lighthouse && npm install --no-audit --no-fund --silent && touch node_modules/.installed
+
+lighthouse: $(VENV)/.installed-test bench/lighthouse/node_modules/.installed
+	$(BIN)/python bench/lighthouse.py $(BENCH_ARGS)
+
+# Screenshots of every page type, desktop and phone, light and dark, into bench/results/screenshots.
+screenshots: $(VENV)/.installed-test browser
+	$(BIN)/python bench/screenshots.py $(BENCH_ARGS)

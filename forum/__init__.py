@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from forum import extensions  # not `import db`: forum.db must stay the module
@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from forum.demo import bp as demo_cli
     from forum.errors import register_error_handlers
     from forum.mail.cli import bp as mail_cli
-    from forum.security import register_security_headers
+    from forum.security import register_input_guards, register_security_headers
     from forum.templating import register_templating
     from forum.wiki.cli import bp as wiki_cli
     from forum.wiki.views import bp as wiki_bp
@@ -68,18 +68,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(exchange_cli)
     register_error_handlers(app)
     register_security_headers(app)
+    register_input_guards(app)
     register_templating(app)
     _register_qa(app)
-    _register_mail_drain(app)
+    from forum import jobs, proxy
+
+    proxy.init_app(app)  # client address and scheme from trusted proxies only
+    jobs.init_app(app)  # mail delivery and periodic work (issue #22)
     from forum.notifications.views import init_app as init_notifications
 
     init_notifications(app)  # blueprint, CLI, signal receivers, drain (issue #7)
+    from forum.follow.views import init_app as init_follow
+
+    init_follow(app)  # unread tracking, /latest, drafts, bookmarks (issue #15)
     from forum import moderation
 
     moderation.init_app(app)
     from forum import search
 
     search.init_app(app)
+    from forum import counters
+
+    counters.init_app(app)  # `flask forum recount` (issue #13)
+    from forum import look
+
+    look.init_app(app)  # icons, avatars, page descriptions, robots.txt, sitemap, compression (issue 16)
+    from forum import lifeboat
+
+    lifeboat.init_app(app)  # imports from other forums, old addresses (issue #18)
+    from forum import known
+
+    known.init_app(app)  # affected too, problem details, /known-issues, /response (issue #17)
     return app
 
 
@@ -95,23 +114,6 @@ def _migrations_dir() -> Any:
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
-
-
-def _register_mail_drain(app: Flask) -> None:
-    """After a response that queued mail, send it once the response has gone out."""
-
-    @app.after_request
-    def drain_mail_after_response(response: Response) -> Response:
-        if extensions.db.session.info.pop("mail_queued", False) and app.config["MAIL_SEND_AFTER_REQUEST"]:
-
-            def send() -> None:
-                from forum.mail.services import send_pending
-
-                with app.app_context():
-                    send_pending()
-
-            response.call_on_close(send)
-        return response
 
 
 def _register_qa(app: Flask) -> None:

@@ -45,10 +45,18 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SENDER": "Roundabout <forum@localhost>",
     "MAIL_TIMEOUT": 10,
     "MAIL_SEND_AFTER_REQUEST": True,
+    "MAIL_CLAIM_LEASE": 600,  # seconds a drainer owns a message it is sending (> MAIL_TIMEOUT)
+    "MAIL_RETRY_BASE": 60,  # seconds before the first retry; doubles per attempt
     "RATELIMIT_STORAGE_URI": "memory://",
     # Moving windows: a fixed window lets twice the limit through around each minute boundary.
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down: limits fail open, with the error logged, rather than every login and post
+    # answering 500 (issue #13). Flask-Limiter's in-memory fallback was not chosen: it replaces
+    # every route's limits with one global list, which would throttle reading pages too.
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    # A Redis that does not answer costs a request half a second, not a hang.
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     "WORKERS": 1,  # how many processes serve the app (the memory:// limiter needs exactly 1)
     "COMPANY_NAME": "the company",
     "SEARCH_BACKEND": "whoosh",
@@ -59,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
+    app.config["BASE_URL"] = default_base_url()
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("FORUM")
     if test_config:
@@ -79,6 +88,19 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     _cookie_settings(app)
     check_config(app)
+
+
+def default_base_url() -> str:
+    """Where `flask run` (and so `make run PORT=...`) serves, unless FORUM_BASE_URL says otherwise.
+
+    Flask's `run` command takes its host and port from FLASK_RUN_HOST and FLASK_RUN_PORT, which
+    the Makefile sets: links in mail and feeds then point at the port that actually answers.
+    """
+    host = os.environ.get("FLASK_RUN_HOST") or "127.0.0.1"
+    port = os.environ.get("FLASK_RUN_PORT") or "5000"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
 
 
 def _instance_secret_key(path: Path) -> str:

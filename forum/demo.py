@@ -12,14 +12,17 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
+from sqlalchemy import select
 
 from forum.auth import services as accounts
 from forum.auth.models import User
 from forum.badges import services as badges
 from forum.boards import services as boards
-from forum.boards.models import Board
+from forum.boards.models import Board, Thread
 from forum.db import utcnow
 from forum.extensions import db
+from forum.known import fields
+from forum.known import services as known
 
 bp = Blueprint("demo", __name__, cli_group="demo")
 
@@ -37,6 +40,7 @@ MEMBERS = [
     ("priya", "Priya S.", "member"),
     ("mod_sam", "Sam (moderator)", "moderator"),
     ("jo_staff", "Jo", "member"),  # a verified employee (badge granted below)
+    ("admin_ada", "Ada (administrator)", "admin"),
 ]
 CONVERSATIONS = [
     ("broadband", "maria", "Router keeps dropping wifi every evening",
@@ -116,8 +120,9 @@ def seed() -> None:
         users[username] = user
         logins.append((username, password, role))
     # -- badges -- jo_staff is a verified employee and replies with the badge.
-    configured = current_app.config.get("COMPANY_NAME")
-    company = configured if configured and configured != badges.DEFAULT_COMPANY else "Example Telecom"
+    company = badges.company_name()  # the configured name, as everywhere else (make run: Example Telecom)
+    if company == badges.DEFAULT_COMPANY:
+        company = "Example Telecom"  # an unconfigured demo still names a company
     jo_badge = badges.grant_badge(
         users["jo_staff"], actor=users["mod_sam"], reason="Demo data: a verified employee.", company=company
     )
@@ -131,6 +136,7 @@ def seed() -> None:
                 thread, text, actor=users[replier], badge=jo_badge if replier == "jo_staff" else None
             )
     _seed_answers_ideas_and_wiki(users)
+    _seed_known_problem(users, jo_badge)
     db.session.commit()
     lines = [f"{username:<10} {password}  ({role})" for username, password, role in logins]
     path = Path(current_app.instance_path) / "demo-logins.txt"
@@ -139,4 +145,27 @@ def seed() -> None:
     click.echo("Demo data added. Log in as one of these (also in instance/demo-logins.txt):")
     for line in lines:
         click.echo("  " + line)
-    click.echo("Create an administrator with: flask --app forum users create-admin")
+    click.echo("admin_ada is an administrator; create your own with: flask --app forum users create-admin")
+
+
+def _seed_known_problem(users: dict[str, User], jo_badge: object) -> None:
+    """A known problem to see on /known-issues and /response: the TV board asks for the box
+    model, the recordings question is acknowledged by the employee, two members are affected."""
+    tv = boards.get_board("tv")
+    model = fields.define_field(
+        tv,
+        fields.FieldDefinition("Box model", "model", "choice", "TV Box 4K\nTV Box Mini", False, 0),
+        actor=users["admin_ada"],
+    )
+    recordings = db.session.scalar(select(Thread).where(Thread.title == CONVERSATIONS[2][2]))
+    fields.save_values(recordings, {model.id: "TV Box 4K"}, actor=users["tom_h"], record=False)
+    known.set_known_status(recordings, "reported", actor=users["mod_sam"])
+    known.set_known_status(
+        recordings,
+        "acknowledged",
+        "The recordings are on the box; the update hides the list. A fix is being tested.",
+        actor=users["jo_staff"],
+        badge=jo_badge,
+    )
+    for member in ("maria", "priya"):
+        known.set_affected(recordings, actor=users[member], affected=True)

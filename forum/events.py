@@ -27,3 +27,10 @@ wiki_page_edited = _signals.signal("wiki-page-edited")
 moderation_action = _signals.signal("moderation-action")
 # sender: None. kwargs: user (User), badge (EmployeeBadge), expires_at (datetime)
 badge_expiring = _signals.signal("badge-expiring")
+# sender: None. kwargs: user (User), notice (UserNotice): a private notice from the moderators
+notice_sent = _signals.signal("notice-sent")
+# sender: the acting User. kwargs: thread (Thread), old_label (str), new_label (str), note (str),
+# voter_ids (list[int]): the members who voted for the idea
+idea_status_changed = _signals.signal("idea-status-changed")
+# sender: the acting moderator. kwargs: source (Thread), target (Thread), how ("merge" | "duplicate")
+threads_combined = _signals.signal("threads-combined")

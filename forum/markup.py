@@ -1,29 +1,49 @@
 """Markdown to safe HTML: the only place user content becomes HTML (nh3 sanitizes it).
 
 Rendering happens once, on write; pages show the stored HTML. Raw HTML in the source is
-shown as text, never interpreted. Python-Markdown's link parser is quadratic in the number
-of `[` characters (Python-Markdown #798), so a body is refused before rendering when it
-holds more than MAX_BRACKETS of them outside code fences: that bounds the worst case to a
-fraction of a second.
+shown as text, never interpreted.
+
+Rendering is bounded for every input (issue #21). Some shapes make Python-Markdown slow in
+the square of their length, so check_markdown_source refuses them first, with a message:
+more than MAX_BRACKETS `[` outside code (the link parser, Python-Markdown #798); more than
+MAX_FENCE_LINES fence lines (the fence preprocessor rescans the text after each block); more
+than MAX_MARKER_LINES heading or rule lines in one paragraph (`=`/`-` setext underlines,
+`#` headings, `***` rules: each splits the block and every block processor rescans the
+rest); more than MAX_EMPHASIS_MARKS `*` and `_` (thousands of inline elements in one
+paragraph make the inline processor quadratic); containers nested deeper than MAX_NESTING
+(lists and quotes recurse: `"1. " * 496` raised RecursionError). Only the first
+MAX_HIGHLIGHTED_BLOCKS code blocks go through Pygments. Whatever passes is rendered by
+forum.render_worker in another process with a CPU budget of RENDER_BUDGET_SECONDS, so no
+body can hold a web worker.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import threading
 from xml.etree.ElementTree import Element
 
 import markdown
 import markdown.treeprocessors
 import markdown.util
 import nh3
+from markdown.extensions.codehilite import CodeHiliteExtension, HiliteTreeprocessor
 from markupsafe import Markup
 from pygments.token import STANDARD_TYPES
 
+from forum import render_worker
 from forum.errors import Invalid
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_LENGTH = 32_000
 MAX_BRACKETS = 500
+MAX_FENCE_LINES = 200
+MAX_MARKER_LINES = 40
+MAX_NESTING = 20
+MAX_HIGHLIGHTED_BLOCKS = 50
+MAX_EMPHASIS_MARKS = 3000
+RENDER_BUDGET_SECONDS = 1.0  # CPU seconds; the worst body that passes the checks takes about 0.1
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -55,6 +75,11 @@ LINK_REL = "nofollow ugc noopener"
 MENTION_PATTERN = r"(?<![\w@/.+-])@([A-Za-z0-9_]{3,30})(?![\w@])"
 _MENTION_LINK = re.compile(r'<a (?=[^>]*class="mention")[^>]*href="/u/([a-z0-9_]{3,30})"')
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_FENCE_LINE = re.compile(r"^[ \t>]*(?:```|~~~)", re.MULTILINE)
+# The containers a line opens (quotes, list items, indentation), then what follows them.
+_CONTAINERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)))*[ \t]*")
+_CONTAINER = re.compile(r">|(?<![^ \t>])(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)")
+_MARKER_LINE = re.compile(r"#|[=\-*_ \t]+$")
 
 
 class _NoRawHTML(markdown.Extension):
@@ -117,35 +142,48 @@ def mentioned_usernames(html: str) -> list[str]:
     return list(dict.fromkeys(_MENTION_LINK.findall(html)))
 
 
-def _new_renderer() -> markdown.Markdown:
+class _BoundedHilite(HiliteTreeprocessor):
+    """Highlight the first MAX_HIGHLIGHTED_BLOCKS code blocks; later ones stay plain `<pre><code>`.
+
+    Pygments costs about 0.7 ms a block (a formatter and a lexer each), so 3,000 one-line
+    indented blocks took 2 s of CPU.
+    """
+
+    def run(self, root: Element) -> None:
+        plain = list(root.iter("pre"))[MAX_HIGHLIGHTED_BLOCKS:]
+        for block in plain:
+            block.tag = "plain-pre"  # hidden from the highlighter
+        super().run(root)
+        for block in plain:
+            block.tag = "pre"
+
+
+class _BoundedCodeHilite(CodeHiliteExtension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        super().extendMarkdown(md)
+        hiliter = _BoundedHilite(md)
+        hiliter.config = self.getConfigs()
+        md.treeprocessors.register(hiliter, "hilite", 30)  # replaces codehilite's own
+
+
+def new_renderer() -> markdown.Markdown:
+    """A Python-Markdown instance with our extensions (instances keep state: one per worker)."""
     return markdown.Markdown(
         extensions=[
             "markdown.extensions.fenced_code",
             "markdown.extensions.tables",
             "markdown.extensions.sane_lists",
             "markdown.extensions.nl2br",
-            "markdown.extensions.codehilite",
+            _BoundedCodeHilite(css_class="highlight", guess_lang=False),
             "pymdownx.magiclink",
             _NoRawHTML(),
             _Mentions(),
         ],
         extension_configs={
-            "markdown.extensions.codehilite": {"css_class": "highlight", "guess_lang": False},
             "pymdownx.magiclink": {"hide_protocol": False},
         },
         output_format="html",
     )
-
-
-_local = threading.local()
-
-
-def _renderer() -> markdown.Markdown:
-    """One Markdown instance per thread: instances keep state between calls."""
-    renderer = getattr(_local, "renderer", None)
-    if renderer is None:
-        renderer = _local.renderer = _new_renderer()
-    return renderer
 
 
 def _image_src_allowed(tag: str, attribute: str, value: str) -> str | None:
@@ -175,6 +213,11 @@ def check_markdown_source(source: str, field: str = "body") -> None:
         raise Invalid(f"This is {len(source):,} characters long; the limit is {MAX_BODY_LENGTH:,}.", field)
     if "\x00" in source:
         raise Invalid("The text contains a NUL character, which cannot be saved.", field)
+    fences = len(_FENCE_LINE.findall(source))
+    if fences > MAX_FENCE_LINES:
+        raise Invalid(
+            f"The text has {fences} code fence lines (``` or ~~~); the limit is {MAX_FENCE_LINES}.", field
+        )
     outside_code = _FENCE.sub("", source)
     if outside_code.count("[") > MAX_BRACKETS:
         raise Invalid(
@@ -182,17 +225,73 @@ def check_markdown_source(source: str, field: str = "body") -> None:
             "put code or data in a fenced code block (```).",
             field,
         )
+    emphasis = outside_code.count("*") + outside_code.count("_")
+    if emphasis > MAX_EMPHASIS_MARKS:
+        raise Invalid(
+            f"The text has {emphasis:,} “*” and “_” characters outside code blocks; the limit is "
+            f"{MAX_EMPHASIS_MARKS:,}. Put code or data in a fenced code block (```).",
+            field,
+        )
+    _check_blocks(outside_code, field)
 
 
-def render_markdown(source: str, field: str = "body") -> Markup:
-    """Render untrusted Markdown to sanitized HTML, or raise Invalid with a field message."""
+def _check_blocks(text: str, field: str) -> None:
+    """Refuse deep nesting and paragraphs made of many heading or rule lines (see the module)."""
+    markers = 0
+    for line in text.split("\n"):
+        if not line.strip():
+            markers = 0  # a blank line ends the paragraph
+            continue
+        prefix = _CONTAINERS.match(line)
+        indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+        if len(_CONTAINER.findall(prefix.group())) + indent // 4 > MAX_NESTING:
+            raise Invalid(
+                f"Lists or quotes are nested more than {MAX_NESTING} levels deep; flatten them.", field
+            )
+        rest = line[prefix.end() :]
+        if (not rest or _MARKER_LINE.match(rest)) and (markers := markers + 1) > MAX_MARKER_LINES:
+            raise Invalid(
+                f"A paragraph has more than {MAX_MARKER_LINES} heading, rule or empty list lines; "
+                "separate them with blank lines.",
+                field,
+            )
+
+
+_REFUSALS = {
+    render_worker.TOO_DEEP: "The text is nested too deeply to display; flatten its lists and quotes.",
+    render_worker.OVER_BUDGET: "The text is too complex to display in time; simplify its formatting "
+    "or put code and data in a fenced code block (```).",
+    render_worker.FAILED: "The text could not be displayed; simplify its formatting.",
+}
+
+
+def render_markdown(source: str, field: str = "body", *, budget: float | None = None) -> Markup:
+    """Render untrusted Markdown to sanitized HTML, or raise Invalid with a field message.
+
+    `budget`: CPU seconds the render may take (RENDER_BUDGET_SECONDS unless given).
+    """
     check_markdown_source(source, field)
-    renderer = _renderer()
-    renderer.reset()
-    html = renderer.convert(source)
+    try:
+        html = render_worker.render(source, RENDER_BUDGET_SECONDS if budget is None else budget)
+    except render_worker.RenderRefused as refused:
+        if refused.reason == render_worker.FAILED:
+            log.error("Markdown renderer failed on a %d-character body: %s", len(source), refused)
+        raise Invalid(_REFUSALS[refused.reason], field) from None
     return Markup(sanitize_html(html))
 
 
+_PRE_TAG = re.compile(r"<pre(?=[ >])")
+
+
 def stored_html(html: str | None) -> Markup:
-    """HTML produced by render_markdown and stored in the database, marked safe for Jinja."""
-    return Markup(html or "")
+    """HTML produced by render_markdown and stored in the database, marked safe for Jinja.
+
+    Code blocks become keyboard-focusable here, at display time, so that posts stored before
+    (and the wiki) get it too: a long line scrolls inside its block, and a keyboard must be able
+    to scroll it. In sanitized HTML every `<pre` is a tag (text is escaped as `&lt;`).
+    """
+    if not html:
+        return Markup("")
+    if "<pre" in html:
+        html = _PRE_TAG.sub('<pre tabindex="0"', html)
+    return Markup(html)

@@ -14,9 +14,8 @@ from tests.factories import make_user
 
 
 def make_editor(username: str | None = None, **fields: Any) -> User:
-    """A member in good standing who is old enough, and has posted enough, to edit the wiki."""
+    """A member in good standing who is old enough to edit the wiki (tests need no posts: WIKI_MIN_POSTS=0)."""
     fields.setdefault("created_at", utcnow() - timedelta(days=60))
-    fields.setdefault("post_count", 25)
     return make_user(username, **fields)
 
 

@@ -78,16 +78,20 @@ def test_registration_field_errors_keep_the_typed_values(client, field, value, m
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_duplicate_username_and_email_are_refused(client):
-    make_user("taken", email="taken@example.org")
+def test_a_duplicate_username_is_refused_and_a_taken_address_is_not_revealed(client):
+    owner = make_user("taken", email="taken@example.org")
     response = client.post(
         "/register", data={"username": "taken", "email": "other@example.org", "password": PASSWORD}
     )
     assert response.status_code == 422 and "This username is taken." in response.get_data(as_text=True)
+    # Issue #21: the page answers as for a new address; the address stays its owner's.
     response = client.post(
         "/register", data={"username": "fresh", "email": "TAKEN@example.org", "password": PASSWORD}
     )
-    assert response.status_code == 422 and "exists already" in response.get_data(as_text=True)
+    assert response.status_code == 302
+    fresh = db.session.scalar(select(User).where(User.username == "fresh"))
+    assert fresh.email is None and fresh.unconfirmed_email == "taken@example.org"
+    assert owner.email == "taken@example.org"
 
 
 def test_login_by_username_or_email_and_logout_is_post_only(client):

@@ -28,8 +28,9 @@ def test_index_shows_boards_in_order_with_counts_and_latest(client):
     assert page.index("Broadband") < page.index("TV")
     row = page[page.index('href="/b/tv"') :]
     assert re.search(
-        r"<td class=\"num\"[^>]*>2</td>\s*<td class=\"num\"[^>]*>5</td>", row
-    )  # 2 threads, 5 posts
+        r"<td class=\"num\"[^>]*>2 threads</td>\s*<td class=\"num\"[^>]*>5 posts</td>", row
+    )  # 2 threads, 5 posts: counts with their words, "1 post" in the singular
+    assert re.search(r"<td class=\"num\"[^>]*>0 threads</td>", page)  # Broadband
     assert "Recordings vanished" in row and "Nina N." in row
     assert "<time datetime=" in row and 'title="20' in row  # relative time, exact on hover
 
@@ -135,7 +136,7 @@ def test_edit_own_post_shows_edited(client):
     )
     assert post.edited_at is not None and post.edited_by_id == author.id
     page = client.get(thread.url).get_data(as_text=True)
-    assert "<em>text</em>" in page and "· edited" in page
+    assert "<em>text</em>" in page and 'class="edited">edited' in page
 
 
 def test_soft_delete_keeps_the_row_and_fixes_counters(client):

@@ -16,6 +16,8 @@ from forum.boards import services as boards
 from forum.boards.models import Post, Thread
 from forum.db import utcnow
 from forum.extensions import db
+from forum.follow import services as follow
+from forum.follow.models import Bookmark, Draft, ThreadRead
 from forum.ideas import services as ideas
 from forum.ideas.models import Idea
 from forum.notifications import services as notifications
@@ -85,6 +87,11 @@ def build_forum_with_every_feature() -> dict[str, object]:
     wiki.rename_page(page, "Resetting your router", actor=admin, reason="clearer")
     notifications.set_watch("wiki", page.id, "watching", actor=maria)
     db.session.commit()
+    # -- follow -- (issue #15): a bookmark with a note, a board marked read, a draft (never exported).
+    follow.bookmark_post(answer, actor=maria, note="the fix")
+    follow.mark_board_read(questions, actor=tom)
+    follow.save_draft(actor=maria, thread=thread, body="An unsent reply")
+    db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Notification)) > 0
     return {"thread": thread.id, "idea": idea.id, "thread_url": thread.url, "idea_url": idea.url}
 
@@ -141,8 +148,9 @@ def test_full_backup_with_every_feature_restores_pages_counters_and_bytes(make_c
     records = read_records(backup)
     kinds = {r["type"] for r in records}
     for kind in ("employee_badge", "helpful_vote", "idea", "idea_vote", "idea_status_change", "watch",
-                 "wiki_redirect"):  # fmt: skip
+                 "wiki_redirect", "thread_read", "board_read", "bookmark"):  # fmt: skip
         assert kind in kinds, kind
+    assert "An unsent reply" not in backup.read_text(encoding="utf-8")  # drafts stay behind
     # The work address is never in a backup (the forum does not keep it); its keyed hash is.
     content = backup.read_text(encoding="utf-8")
     assert "una.s" not in content and "example-telecom.com" in content and GRANT_REASON in content
@@ -160,6 +168,9 @@ def test_full_backup_with_every_feature_restores_pages_counters_and_bytes(make_c
     # Pending badge links and notifications are transient: not in the backup.
     assert db.session.scalar(select(func.count()).select_from(BadgeVerification)) == 0
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+    assert [b.note for b in db.session.scalars(select(Bookmark))] == ["the fix"]
+    assert db.session.scalar(select(func.count()).select_from(ThreadRead)) > 0
     assert db.session.scalar(select(User.unread_notification_count).where(User.username == "maria")) == 0
     # The restored forum works: members log in, vote and reply with their badge.
     vic = make_client()
@@ -178,6 +189,7 @@ def test_public_export_of_every_feature_has_nothing_private_and_round_trips(make
     assert hashes
     for private in (*hashes, "address_hash", "example-telecom.com", '"domain"', GRANT_REASON, "grant_reason",
                     "granted_by_id", "notify_email", "watch_on_post", "last_digest_at", '"type":"watch"',
+                    '"type":"thread_read"', '"type":"board_read"', '"type":"bookmark"', "the fix",
                     '"type":"helpful_vote"', '"type":"idea_vote"', "@example.org", "$argon2"):  # fmt: skip
         assert private not in content, private
     assert not re.search(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", content)
@@ -192,6 +204,38 @@ def test_public_export_of_every_feature_has_nothing_private_and_round_trips(make
     assert after_pages == before_pages
     assert run(runner, "export", again, "--public").exit_code == 0
     assert archive.read_bytes() == again.read_bytes()
+
+
+def test_imported_counts_survive_recounts_new_votes_and_full_backups(make_client, runner, tmp_path):
+    """A public archive (or another forum's likes) brings counts without voters: `flask forum
+    recount` used to set them to zero. Now they are carried, new votes add to them, and a
+    full backup of the forum restores both parts."""
+    build_forum_with_every_feature()
+    archive, backup = tmp_path / "public.jsonl", tmp_path / "backup.jsonl"
+    assert run(runner, "export", archive, "--public").exit_code == 0
+    empty_database()
+    assert run(runner, "import", archive).exit_code == 0, "the public archive imports"
+    imported = feature_state()
+    assert imported["votes"] == [] and any(count for _id, count, _badge in imported["helpful"])
+    assert any(votes for _thread, _status, votes in imported["ideas"])
+    recount = runner.invoke(args=["forum", "recount"])
+    assert recount.exit_code == 0, recount.output
+    db.session.expire_all()
+    assert feature_state() == imported, "a recount keeps the imported counts"
+    # A member of the new forum finds an imported post helpful: one more than before.
+    post = db.session.scalars(select(Post).where(Post.helpful_count > 0, Post.position > 1)).first()
+    voter = make_user("new_voter")
+    counted = post.helpful_count
+    qa.set_helpful(post, actor=voter, helpful=True)
+    db.session.commit()
+    assert post.helpful_count == counted + 1 and post.helpful_carried == counted
+    assert qa.recount() == 0 and ideas.recount() == 0
+    before = feature_state()
+    assert run(runner, "export", backup, "--full").exit_code == 0
+    empty_database()
+    assert run(runner, "import", backup).exit_code == 0
+    assert feature_state() == before, "the full backup restores votes and carried counts"
+    assert qa.recount() == 0 and ideas.recount() == 0
 
 
 def test_vote_records_decide_the_counts_when_a_file_has_them(make_client, runner, tmp_path):

@@ -119,7 +119,9 @@ def test_three_members_in_good_standing_hide_a_post(client, make_client, flagged
     (entry,) = audit_rows("auto-hid post")
     assert entry.actor_id is None
     login(client, make_moderator("moddy"))
-    assert "Hidden after flags from 3 members" in client.get("/mod/queue").get_data(as_text=True)
+    assert "Hidden after members&#39; flags, awaiting review" in client.get("/mod/queue").get_data(
+        as_text=True
+    )
     assert client.post(f"/mod/queue/{post.id}/resolve", data={"outcome": "dismiss"}).status_code == 302
     assert post.hidden_at is None and board.post_count == before
 

@@ -118,7 +118,12 @@ def test_merge_interleaves_by_time_and_redirects(client, make_client, setup):
     for minutes, post in zip((5, 15), source_posts, strict=True):
         post.created_at = base + timedelta(minutes=minutes)
     db.session.commit()
-    response = client.post(f"/t/{source.id}/merge", data={"merge-target": f"http://forum.test{thread.url}"})
+    asked = client.post(f"/t/{source.id}/merge", data={"merge-target": f"http://forum.test{thread.url}"})
+    assert asked.status_code == 200 and "Yes, merge" in asked.get_data(as_text=True)
+    assert source.merged_into_id is None  # nothing happens before the moderator confirms
+    response = client.post(
+        f"/t/{source.id}/merge", data={"merge-target": f"http://forum.test{thread.url}", "confirmed": "yes"}
+    )
     assert response.status_code == 302
     merged = db.session.scalars(select(Post).where(Post.thread_id == thread.id).order_by(Post.position)).all()
     assert [p.position for p in merged] == [1, 2, 3, 4, 5]
@@ -155,10 +160,11 @@ def test_split_selected_posts_into_a_new_thread(client, setup):
     response = client.post(
         f"/t/{thread.id}/split",
         data={"split-posts": [str(second.id), str(third.id)], "split-title": "A different problem",
-              "split-board": other.slug},
+              "split-board": other.slug, "confirmed": "yes"},
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)
     new = db.session.scalar(select(Thread).where(Thread.title == "A different problem"))
+    assert response.headers["Location"] == new.url  # the moderator lands on the new thread
     assert new.board_id == other.id and new.author_id == second.author_id
     assert [p.id for p in db.session.scalars(select(Post).where(Post.thread_id == new.id).order_by(Post.position))] == [
         second.id, third.id,
@@ -184,7 +190,7 @@ def test_close_as_duplicate_links_the_original(client, setup):
     assert dup.is_locked and dup.duplicate_of_id == thread.id
     page = client.get(dup.url).get_data(as_text=True)
     assert "Closed as a duplicate" in page and f'href="/t/{thread.id}"' in page
-    assert audit_rows("closed as duplicate")[0].reason == "Duplicate of “Router drops wifi”"
+    assert audit_rows("closed as duplicate")[0].reason == f"Duplicate of thread /t/{thread.id}"
 
 
 def test_hide_and_restore_keep_counters(client, make_client, setup):
@@ -261,8 +267,14 @@ def test_warn_silence_suspend_and_lift(client, make_client, setup):
     assert "Reason: Spamming" in victim_browser.get(thread.url).get_data(as_text=True)
     assert client.post("/mod/users/author/lift", data={"lift-kind": "silence"}).status_code == 302
     assert author.silenced_until is None
-    response = client.post(
+    asked = client.post(
         "/mod/users/author/suspend", data={"suspend-duration": "forever", "suspend-reason": "Abuse"}
+    )
+    assert asked.status_code == 200 and "Yes, suspend" in asked.get_data(as_text=True)
+    assert author.suspended_until is None
+    response = client.post(
+        "/mod/users/author/suspend",
+        data={"suspend-duration": "forever", "suspend-reason": "Abuse", "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert db.session.scalar(select(LoginSession.id).where(LoginSession.user_id == author.id)) is None
@@ -408,7 +420,13 @@ def test_notices_can_be_marked_read(client, setup):
 def test_delete_thread(client, setup):
     board, _, author, thread, _ = setup
     assert client.post(f"/t/{thread.id}/delete", data={"delete-reason": ""}).status_code == 422
-    response = client.post(f"/t/{thread.id}/delete", data={"delete-reason": "Spam thread"})
+    asked = client.post(f"/t/{thread.id}/delete", data={"delete-reason": "Spam thread"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Yes, delete the thread" in page and "button-danger" in page
+    assert 'name="delete-reason" value="Spam thread"' in page and thread.deleted_at is None
+    response = client.post(
+        f"/t/{thread.id}/delete", data={"delete-reason": "Spam thread", "confirmed": "yes"}
+    )
     assert response.status_code == 302 and response.headers["Location"] == board.url
     assert thread.deleted_at is not None and (board.thread_count, board.post_count) == (0, 0)
     assert audit_rows("deleted thread")[0].reason == "Spam thread"

@@ -11,7 +11,7 @@ from forum.extensions import db
 from forum.mail.models import OutgoingMail
 from forum.mail.services import send_pending
 from forum.notifications import services
-from tests.factories import login, make_board, make_reply, make_thread, make_user
+from tests.factories import login, make_board, make_reply, make_thread, make_user, recount_counters
 from tests.factories_notifications import age_notifications, make_confirmed_user, notifications_of
 
 
@@ -26,16 +26,19 @@ def test_a_busy_thread_sends_one_mail_after_the_batching_delay(client, runner, s
     thread = make_thread(author=ann, title="Router <script>alert(1)</script> drops")
     for number in range(5):
         make_reply(thread, make_user(), f"Reply number {number}")
-    assert len(notifications_of(ann)) == 5
+    # One grouped notification, not five (issue #15).
+    assert [(row.kind, row.count) for row in notifications_of(ann)] == [("new_post", 5)]
     send_batches(runner)
     assert smtp_server.messages == []  # still inside the batching window
     age_notifications(ann, minutes=4)
     assert "Queued 1 notification mail(s)" in send_batches(runner)
     [message] = smtp_server.messages_to("ann@example.org")
-    assert message["Subject"] == "[Roundabout] 5 new notifications"
+    assert message["Subject"].startswith(
+        "[Roundabout] 5 new replies in “Router <script>alert(1)</script> drops” by "
+    )
     text, html = smtp_server.text_of(message), smtp_server.html_of(message)
-    for number in range(5):
-        assert f"Reply number {number}" in text and f"Reply number {number}" in html
+    assert "5 new replies" in text and "5 new replies" in html
+    assert "Reply number 4" in text and "Reply number 4" in html  # the latest reply's words
     assert "Router <script>alert(1)</script> drops" in text
     assert "<script>" not in html and "Router &lt;script&gt;alert(1)&lt;/script&gt; drops" in html
     links = re.findall(r"https?://[^\s\"<>]+", text + html)
@@ -70,6 +73,7 @@ def test_hidden_content_is_not_mailed(client, runner, smtp_server):
     post = make_reply(thread, make_user(), "Spam link spam.example")
     post.hidden_at = utcnow()
     db.session.commit()
+    recount_counters()
     age_notifications(ann, minutes=10)
     send_batches(runner)
     assert smtp_server.messages == []
@@ -86,8 +90,9 @@ def test_daily_digest(client, runner, smtp_server):
     result = runner.invoke(args=["notifications", "send-digests"])
     assert "Queued 1 digest(s)" in result.output
     [digest] = smtp_server.messages_to("ann@example.org")
-    assert digest["Subject"] == "[Roundabout] Your daily digest: 2 notifications"
-    assert "First answer" in smtp_server.text_of(digest) and "Second answer" in smtp_server.html_of(digest)
+    # The two replies are one grouped notification (issue #15), with the latest reply's words.
+    assert digest["Subject"] == "[Roundabout] Your daily digest: 1 notification"
+    assert "2 new replies" in smtp_server.text_of(digest) and "Second answer" in smtp_server.html_of(digest)
     assert digest["List-Unsubscribe"] and digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # A new notification waits for tomorrow's digest...
     make_reply(thread, make_user(), "Third answer")

@@ -94,6 +94,25 @@ def test_registration_is_limited_per_ip(client):
     assert snapshot() == before
 
 
+def test_forms_sent_back_with_errors_do_not_count_against_the_registration_limit(client):
+    """Issue 16: a person fixing typos is not five new accounts; the 429 says how long to wait."""
+    for index in range(8):
+        data = {"username": f"typo_{index}", "email": "not-an-address", "password": PASSWORD}
+        response = client.post("/register", data=data, environ_base={"REMOTE_ADDR": "10.3.0.2"})
+        assert response.status_code == 422
+    for index in range(5):
+        data = {"username": f"fixed_{index}", "email": f"fixed{index}@example.org", "password": PASSWORD}
+        assert (
+            client.post("/register", data=data, environ_base={"REMOTE_ADDR": "10.3.0.2"}).status_code == 302
+        )
+        client.post("/logout")
+    data = {"username": "one_more", "email": "onemore@example.org", "password": PASSWORD}
+    throttled = client.post("/register", data=data, environ_base={"REMOTE_ADDR": "10.3.0.2"})
+    assert_throttled(throttled)
+    page = throttled.get_data(as_text=True)
+    assert re.search(r"You can try again in (about an hour|about \d+ minutes)\.", page), page
+
+
 def test_posting_is_limited_per_member(client, make_client):
     thread = make_thread(make_board(), make_member())
     login(client, make_member("chatty"))

@@ -16,7 +16,7 @@ from forum.db import utcnow
 from forum.extensions import db
 from forum.search import engine, outbox
 from forum.search.models import SearchOutbox
-from tests.factories import login, make_board, make_reply, make_thread, make_user
+from tests.factories import login, make_board, make_reply, make_thread, make_user, recount_counters
 from tests.factories_search import edit_wiki_page, make_wiki_page
 
 
@@ -120,6 +120,7 @@ def test_board_filter_and_move(client):
     assert titles(client, "remote", board="mobile") == ["Remote roaming"]
     thread.board_id = mobile.id  # a moderator's move, as another feature will do it
     db.session.commit()
+    recount_counters()
     assert sorted(titles(client, "remote #mobile")) == ["Remote control pairing", "Remote roaming"]
 
 
@@ -135,11 +136,13 @@ def test_status_solved_and_unsolved(client):
     make_thread(title="Email password open", body="Cannot log in to email either.")
     solved.solution_post_id = answer.id  # the Q&A feature sets this column
     db.session.commit()
+    recount_counters()
     assert titles(client, "email status:solved") == ["Email password solved"]
     assert titles(client, "email status:unsolved") == ["Email password open"]
     assert titles(client, "email", status="solved") == ["Email password solved"]
 
 
+@pytest.mark.counter_drift  # sets has_employee_reply by hand, without a badge
 def test_employee_filter(client):
     answered = make_thread(title="Outage in Leeds", body="No service.")
     make_thread(title="Outage in York", body="No service.")
@@ -191,14 +194,15 @@ def test_order_latest(client):
         ("router ((( OR OR", None),
         ("router *", None),
         ("rout*", None),
-        ("\x00router", None),
+        ("\x00router", "contains a NUL character"),
         ('- -- --- @ # : :: "" OR', None),
     ],
 )
 def test_broken_syntax_never_errors(client, query, note):
     make_thread(title="Router colour red", body="The router light is red.")
     response = client.get("/search", query_string={"q": query})
-    assert response.status_code == 200
+    # A NUL is refused before search sees it (issue #21: PostgreSQL cannot store one), with a message.
+    assert response.status_code == (400 if "\x00" in query else 200)
     if note:
         assert note in response.get_data(as_text=True)
 
@@ -257,6 +261,7 @@ def test_deleted_and_hidden_posts_never_appear(client):
     other = make_reply(thread, author, body="Quokkaword is another secret.")
     other.hidden_at = utcnow()  # a moderator hides it (moderation feature)
     db.session.commit()
+    recount_counters()
     assert titles(client, "quokkaword") == []
     moderator = make_user("kindmoderator", role="moderator")
     login(client, moderator)
@@ -270,6 +275,7 @@ def test_hidden_and_deleted_threads_never_appear(client):
     hidden.hidden_at = utcnow()
     deleted.deleted_at = utcnow()
     db.session.commit()
+    recount_counters()
     assert titles(client, "deals") == ["Real deals question"]
     assert not any(
         key for key in indexed_keys() if key in {f"p{hidden.last_post_id}", f"p{deleted.last_post_id}"}
@@ -283,6 +289,7 @@ def test_hidden_content_is_excluded_even_before_the_drain(app, client):
     outbox.drain()
     thread.hidden_at = utcnow()
     db.session.commit()  # the outbox row waits: the index still has the post
+    recount_counters()
     assert outbox.backlog() == 1
     app.config["SEARCH_DRAIN_AFTER_COMMIT"] = True
     assert titles(client, "pangolin") == []
@@ -347,6 +354,7 @@ def test_similar_threads_json_puts_solved_first(client):
     make_thread(title="Billing address change", body="Moved house.")
     solved.solution_post_id = answer.id
     db.session.commit()
+    recount_counters()
     data = client.get("/search/similar?title=wifi keeps dropping").get_json()
     assert [t["title"] for t in data["threads"]] == [solved.title, unsolved.title]
     assert data["threads"][0]["solved"] is True
@@ -501,6 +509,7 @@ def _direct_corpus() -> None:
             if board is broadband and number % 2 and reply == 1:
                 thread.solution_post_id = answer.id  # as the Q&A feature sets it
         db.session.commit()
+        recount_counters()
         if number % 7 == 0:
             outbox.drain()  # a new segment each time
     outbox.drain()

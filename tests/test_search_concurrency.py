@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -27,74 +23,11 @@ from forum.boards.models import Post, Thread
 from forum.extensions import db
 from forum.search import engine, outbox
 from tests.factories import PASSWORD, make_board, make_thread, make_user
+from tests.servers import ROOT, gunicorn, request, server_env, session_cookie, worker_pids
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 6
 POSTS_PER_CLIENT = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _server_env(app, tmp_path: Path) -> dict[str, str]:
-    config = app.config
-    env = dict(os.environ)
-    env.update(
-        FORUM_DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"],
-        FORUM_SEARCH_INDEX_DIR=config["SEARCH_INDEX_DIR"],
-        FORUM_INSTANCE_PATH=str(tmp_path / "server-instance"),
-        FORUM_SECRET_KEY=config["SECRET_KEY"],
-        FORUM_RATELIMIT_ENABLED="false",
-        FORUM_NEW_ACCOUNT_REPLY_INTERVAL="0",  # the posters are fresh accounts posting fast
-        FORUM_NEW_ACCOUNT_THREAD_INTERVAL="0",
-        FORUM_WTF_CSRF_ENABLED="false",
-        FORUM_ARGON2_TIME_COST="1",
-        FORUM_ARGON2_MEMORY_COST="1024",
-        FORUM_ARGON2_PARALLELISM="1",
-        FORUM_SEARCH_BACKEND=config["SEARCH_BACKEND"],
-    )
-    return env
-
-
-def _request(
-    port: int, method: str, path: str, body: dict | None = None, cookie: str = ""
-) -> tuple[int, dict, float]:
-    started = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": cookie} if cookie else {}
-    data = None
-    if body is not None:
-        data = urllib.parse.urlencode(body)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    try:
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status, dict(response.getheaders()), time.monotonic() - started
-    finally:
-        connection.close()
-
-
-def _wait_for(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("gunicorn exited: " + process.stderr.read().decode()[-3000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start")
-
-
-def _worker_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
 def _database_vs_index() -> tuple[set[str], set[str]]:
@@ -116,32 +49,12 @@ def test_concurrent_posting_with_a_killed_worker_loses_no_update(app, tmp_path):
     users = [make_user(f"poster{i}") for i in range(CLIENTS)]
     thread_id = make_thread(board, users[0], title="Shared thread", body="Everyone replies here.").id
     usernames = [user.username for user in users]
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "4",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "30",
-            "forum:create_app()",
-        ],
-        cwd=ROOT,
-        env=_server_env(app, tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for(port, server)
+    with gunicorn(server_env(app, tmp_path)) as (port, server):
         cookies = []
         for username in usernames:
-            status, headers, _ = _request(port, "POST", "/login", {"login": username, "password": PASSWORD})
+            status, headers, _ = request(port, "POST", "/login", {"login": username, "password": PASSWORD})
             assert status == 302, status
-            cookies.append("; ".join(c.split(";")[0] for c in re.split(r", (?=\w+=)", headers["Set-Cookie"])))
+            cookies.append(session_cookie(headers))
         statuses: list[int] = []
         slowest = [0.0]
         failures: list[str] = []
@@ -153,10 +66,10 @@ def test_concurrent_posting_with_a_killed_worker_loses_no_update(app, tmp_path):
                 try:
                     if number % 4 == 0:
                         form = {"title": f"New thread {index}-{number} about modems", "body": "Modem body."}
-                        status, _, spent = _request(port, "POST", "/b/load/new", form, cookies[index])
+                        status, _, spent = request(port, "POST", "/b/load/new", form, cookies[index])
                     else:
                         form = {"body": f"Reply {index}-{number} about routers."}
-                        status, _, spent = _request(
+                        status, _, spent = request(
                             port, "POST", f"/t/{thread_id}/reply", form, cookies[index]
                         )
                 except (OSError, http.client.HTTPException) as error:  # only the killed worker's request
@@ -169,7 +82,7 @@ def test_concurrent_posting_with_a_killed_worker_loses_no_update(app, tmp_path):
 
         def killer() -> None:
             time.sleep(1.0)
-            workers = _worker_pids(server.pid)
+            workers = worker_pids(server.pid)
             assert len(workers) == 4
             os.kill(workers[0], signal.SIGKILL)
             killed.set()
@@ -184,15 +97,6 @@ def test_concurrent_posting_with_a_killed_worker_loses_no_update(app, tmp_path):
         assert statuses and all(status == 302 for status in statuses), sorted(set(statuses))
         assert len(failures) <= 1, failures  # at most the request the killed worker was serving
         assert slowest[0] < 5.0, f"a request waited {slowest[0]:.1f}s"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr:
-            server.stderr.close()
     db.session.expire_all()
     left_by_workers = outbox.backlog()
     assert left_by_workers < len(statuses) / 2, "the workers should have drained most changes themselves"
@@ -215,7 +119,7 @@ def test_a_drain_killed_mid_batch_loses_nothing(app, tmp_path):
     db.session.commit()
     initial = outbox.backlog()
     assert initial >= 1500
-    env = _server_env(app, tmp_path)
+    env = server_env(app, tmp_path)
     drainer = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "forum", "search", "drain"],
         cwd=ROOT,

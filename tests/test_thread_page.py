@@ -219,7 +219,8 @@ class _Markup(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         normal = sorted((name, " ".join((value or "").split())) for name, value in attrs)
-        if tag == "input" and ("name", "csrf_token") in normal:  # signed with a timestamp
+        # The CSRF token is signed with a timestamp; the submission key is new for every form.
+        if tag == "input" and (("name", "csrf_token") in normal or ("name", "submission") in normal):
             normal = [(name, "TOKEN" if name == "value" else value) for name, value in normal]
         self.items.append((tag, *(f"{name}={value}" for name, value in normal)))
 
@@ -242,11 +243,17 @@ def test_the_reply_box_is_what_wtforms_and_render_field_would_write(app, client)
         forms = app.jinja_env.get_template("_macros/forms.html").module
         # What thread.html wrote before: {{ form.csrf_token }} {{ forms.render_field(form.body, rows=8) }}
         # <div class="actions">{{ form.preview(...) }} {{ form.submit(...) }}</div>
+        # -- follow -- (issue #15): the box saves drafts (a button, and data-draft-url for the script).
+        draft_url = f"/t/{thread.id}/draft"
         expected = (
-            f'{form.csrf_token()}{forms.render_field(form.body, rows=8)}<div class="actions">'
-            f"{form.preview(class_='button-secondary')} {form.submit(class_='button')}</div>"
+            f"{form.csrf_token()}{form.submission()}{forms.render_field(form.body, rows=8, **{'data-draft-url': draft_url})}"
+            f'<div class="actions">{form.preview(class_="button-secondary")} {form.submit(class_="button")}'
+            f' {form.save_draft(class_="button-secondary")} <span class="draft-status" aria-live="polite"></span></div>'
         )
     assert ("input", "id=csrf_token", "name=csrf_token", "type=hidden", "value=TOKEN") in _Markup(
+        expected
+    ).items
+    assert ("input", "id=submission", "name=submission", "type=hidden", "value=TOKEN") in _Markup(
         expected
     ).items
     assert _Markup(composer.group(1)).items == _Markup(expected).items

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.wiki.models import WikiPage, WikiRevision
-from tests.factories import login, make_reply, make_thread, make_user
+from tests.factories import login, make_reply, make_thread, make_user, recount_counters
 from tests.factories_wiki import make_editor
 
 
@@ -19,6 +19,7 @@ def solved_thread():  # noqa: ANN201
     answer = make_reply(thread, helper, body="Change the wifi channel to 1, 6 or 11.")
     thread.solution_post_id = answer.id
     db.session.commit()
+    recount_counters()
     return thread, answer
 
 

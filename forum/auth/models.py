@@ -26,6 +26,9 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_seen_at: Mapped[datetime | None]
     email_confirmed_at: Mapped[datetime | None]
+    # The address typed at registration when it already belonged to another account: shown to
+    # this member like any unconfirmed address, never used (issue #21: no account enumeration).
+    unconfirmed_email: Mapped[str | None] = mapped_column(String(254))
     # Denormalized counters, kept by the services (list pages never count rows).
     post_count: Mapped[int] = mapped_column(default=0)
     thread_count: Mapped[int] = mapped_column(default=0)
@@ -46,6 +49,11 @@ class User(db.Model):
 
     # Flask-Login: the session token this request authenticated with (set by the loader).
     login_token = None  # str | None, set per request; not a column
+
+    @property
+    def address_to_confirm(self) -> str:
+        """The address this member typed (shown alike whether or not it was theirs to take)."""
+        return self.email or self.unconfirmed_email or ""
 
     @property
     def is_authenticated(self) -> bool:

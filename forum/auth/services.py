@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -16,8 +17,9 @@ from sqlalchemy.orm import undefer
 from forum.auth.models import ROLES, LoginSession, User
 from forum.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
 from forum.db import utcnow
-from forum.errors import Conflict, Forbidden, Invalid, NotFound
+from forum.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from forum.extensions import db
+from forum.text import clean_line
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{3,30}$")
 RESERVED_USERNAMES = frozenset(
@@ -79,21 +81,65 @@ def get_user_by_username(username: str) -> User:
     return user
 
 
+def registration_problems(username: str, email: str, password: str) -> list[ServiceError]:
+    """Every rule a registration breaks, not only the first: the form shows them all at once."""
+    problems: list[ServiceError] = []
+    checked: dict[str, str] = {}
+    for field, check, value in (
+        ("username", check_username, username),
+        ("email", check_email, email),
+        ("password", check_password_rules, password),
+    ):
+        try:
+            checked[field] = check(value or "")
+        except ServiceError as error:
+            problems.append(error)
+    if "username" in checked and db.session.scalar(
+        select(User.id).where(User.username == checked["username"])
+    ):
+        problems.append(Conflict("This username is taken.", "username"))
+    # A taken address is not a problem to show: saying so would tell anyone who has an
+    # account here (issue #21); sign_up keeps it aside and mails its owner instead.
+    return problems
+
+
 def register_user(username: str, email: str, password: str, *, role: str = "member") -> User:
     """Create an account; the caller commits. Every rule is checked here, not in the form."""
-    name = check_username(username)
+    check_username(username)
     address = check_email(email)
+    if db.session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise Conflict("An account with this email address exists already; log in instead.", "email")
+    return _create_account(username, address, password, role)
+
+
+def _create_account(username: str, address: str | None, password: str, role: str = "member") -> User:
+    name = check_username(username)
     check_password_rules(password)
     if role not in ROLES:
         raise Invalid(f"Unknown role {role!r}.", "role")
     if db.session.scalar(select(User.id).where(User.username == name)) is not None:
         raise Conflict("This username is taken.", "username")
-    if db.session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise Conflict("An account with this email address exists already; log in instead.", "email")
     user = User(username=name, email=address, password_hash=hash_password(password), role=role)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def sign_up(username: str, email: str, password: str) -> tuple[User, User | None]:
+    """Registration from the web: the new account, and the owner of its address if it had one.
+
+    Saying "this address has an account" would tell anyone who has an account here, so an
+    address that is taken is kept aside (`unconfirmed_email`) instead of refused: the page
+    answers exactly as for a new address, and the caller mails the address's owner.
+    """
+    check_username(username)
+    address = check_email(email)
+    owner = db.session.scalar(select(User).where(User.email == address))
+    if owner is None:
+        return register_user(username, address, password), None
+    user = _create_account(username, None, password)
+    user.unconfirmed_email = address
+    return user, owner
 
 
 def authenticate(login: str, password: str) -> User | None:
@@ -207,10 +253,43 @@ def set_password(user: User, new_password: str) -> None:
     end_all_sessions(user)
 
 
-def update_profile(user: User, *, display_name: str, bio: str) -> None:
-    display_name = display_name.strip()
+# Words that would make a display name look like a role (issue #21: "Sam (moderator)").
+STAFF_WORDS = frozenset(
+    {"admin", "admins", "administrator", "administrators", "moderator", "moderators", "mod", "mods",
+     "staff", "official", "employee", "sysop", "webmaster"}
+)  # fmt: skip
+
+
+def check_display_name(user: User, display_name: str) -> str:
+    """The cleaned display name, or Invalid: no staff words (unless staff), nobody else's username."""
+    if "\x00" in display_name:
+        raise Invalid("The text contains a NUL character, which cannot be saved.", "display_name")
+    display_name = clean_line(display_name)
     if len(display_name) > 60:
         raise Invalid("Use at most 60 characters.", "display_name")
+    folded = unicodedata.normalize("NFKC", display_name).casefold()
+    words = set(re.findall(r"[^\W_]+", folded))
+    if words & STAFF_WORDS and not user.is_moderator:
+        raise Invalid(
+            "A display name cannot say “moderator”, “admin”, “staff” or similar: roles are shown by the forum.",
+            "display_name",
+        )
+    squashed = re.sub(r"[\W_]+", "", folded)
+    if squashed and squashed != user.username.replace("_", ""):
+        taken = db.session.scalar(
+            select(User.id)
+            .where(func.replace(User.username, "_", "") == squashed, User.id != user.id)
+            .limit(1)
+        )
+        if taken is not None:
+            raise Invalid(
+                "That is another member's username; choose a display name of your own.", "display_name"
+            )
+    return display_name
+
+
+def update_profile(user: User, *, display_name: str, bio: str) -> None:
+    display_name = check_display_name(user, display_name)
     if len(bio) > 2000:
         raise Invalid("Use at most 2,000 characters.", "bio")
     if "\x00" in display_name or "\x00" in bio:

@@ -16,7 +16,7 @@ from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db, login_manager
-from forum.notifications.accounts import queue_confirmation_mail
+from forum.notifications.accounts import queue_confirmation_mail, queue_registration_attempt_mail
 
 bp = Blueprint("auth", __name__)
 
@@ -52,10 +52,22 @@ def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect("/")
     form = RegisterForm()
-    if form.validate_on_submit():
+    shape_ok = form.validate_on_submit()
+    if request.method == "POST" and "csrf_token" not in form.errors:
+        # The rules too, for every field the form let through, so all problems show at once.
+        for problem in services.registration_problems(
+            form.username.data, form.email.data, form.password.data
+        ):
+            field = getattr(form, problem.field or "", None)
+            if field is None or not field.errors:
+                form.add_service_error(problem)
+    if shape_ok and not form.has_errors:
         try:
-            user = services.register_user(form.username.data, form.email.data, form.password.data)
-            queue_confirmation_mail(user)  # issue #7: confirm the address before mailing notifications
+            user, owner = services.sign_up(form.username.data, form.email.data, form.password.data)
+            if owner is None:
+                queue_confirmation_mail(user)  # issue #7: confirm the address before mailing notifications
+            else:
+                queue_registration_attempt_mail(owner, user)
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+import secrets
+
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import BooleanField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from forum.forms import ForumForm
 from forum.markup import MAX_BODY_LENGTH
+
+
+def new_submission_key() -> str:
+    """A fresh key for each form shown: the same key sent twice is one post (issue #13)."""
+    return secrets.token_hex(16)
+
 
 BODY_HELP = "Markdown: **bold**, _italic_, `code`, > quotes, - lists, [links](https://…), ``` code blocks."
 
@@ -20,8 +28,10 @@ class ThreadForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Start thread")
+    save_draft = SubmitField("Save draft")  # -- follow -- kept server-side (issue #15)
     # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
     with_badge = BooleanField("Post with my employee badge", default=True)
+    submission = HiddenField(default=new_submission_key)
 
 
 class ReplyForm(ForumForm):
@@ -30,8 +40,10 @@ class ReplyForm(ForumForm):
     )
     preview = SubmitField("Preview")
     submit = SubmitField("Post reply")
+    save_draft = SubmitField("Save draft")  # -- follow -- kept server-side (issue #15)
     # -- badges -- (shown to verified employees only; the view picks the actor's own badge)
     with_badge = BooleanField("Post with my employee badge", default=True)
+    submission = HiddenField(default=new_submission_key)
 
 
 class EditPostForm(ForumForm):

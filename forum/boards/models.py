@@ -81,6 +81,8 @@ class Thread(db.Model):
     # Plain ids: a merged thread redirects to the one it went into; a duplicate links its original.
     merged_into_id: Mapped[int | None]
     duplicate_of_id: Mapped[int | None]
+    # -- known (issue #17) --: members who said "I'm affected too" (the asker not included).
+    affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     board: Mapped[Board] = relationship(back_populates="threads")
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -105,6 +107,11 @@ class Thread(db.Model):
     def is_solved(self) -> bool:
         return self.solution_post_id is not None
 
+    @property
+    def affected_total(self) -> int:
+        """Members affected: the asker first, then everyone who said "affected too"."""
+        return self.affected_count + 1
+
 
 class Post(db.Model):
     __tablename__ = "posts"
@@ -126,6 +133,9 @@ class Post(db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     helpful_count: Mapped[int] = mapped_column(default=0)
+    # Of helpful_count, the votes that came as a number without their voters (an import from
+    # another forum, a public archive): a recount adds them to the vote rows, never drops them.
+    helpful_carried: Mapped[int] = mapped_column(default=0, server_default="0")
 
     thread: Mapped[Thread] = relationship(back_populates="posts", foreign_keys=[thread_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -152,3 +162,15 @@ class Post(db.Model):
     def is_visible(self) -> bool:
         """Shown with its text to everyone (not deleted, not hidden by a moderator)."""
         return self.deleted_at is None and self.hidden_at is None
+
+
+class PostSubmission(db.Model):
+    """The one-time key of a reply or new-thread form, and the post it made: a POST retried after
+    a lost response finds its post here instead of posting twice (issue #13)."""
+
+    __tablename__ = "post_submissions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,6 +75,10 @@ class ThreadViewer:
         return is_moderator_of(self.user, self.thread.board)
 
     @cached_property
+    def board_is_archived(self) -> bool:
+        return self.thread.board.archived_at is not None
+
+    @cached_property
     def is_site_moderator(self) -> bool:
         return self.is_member and self.user.is_moderator
 
@@ -97,11 +101,14 @@ def can_edit_post(user: Any, post: Post) -> bool:
         return False
     if viewer.moderates_board:
         return True
+    # An author may not change a post a moderator hid or held, nor one in a locked thread or an
+    # archived board (read-only history): moderators still can (issue #13).
     return (
         post.author_id == viewer.id
         and viewer.can_post
         and not post.thread.is_locked
         and post.hidden_at is None
+        and not viewer.board_is_archived
     )
 
 
@@ -111,7 +118,7 @@ def can_delete_post(user: Any, post: Post) -> bool:
         return False
     if viewer.moderates_board:
         return True
-    return post.author_id == viewer.id and not post.thread.is_locked
+    return post.author_id == viewer.id and not post.thread.is_locked and not viewer.board_is_archived
 
 
 def can_see_post_body(user: Any, post: Post) -> bool:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from functools import cache
 
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,11 +23,13 @@ from forum.auth.models import User
 from forum.badges.models import EmployeeBadge
 from forum.badges.permissions import can_wear_badge
 from forum.boards import permissions
-from forum.boards.models import BOARD_KINDS, Board, Post, Thread
+from forum.boards.models import BOARD_KINDS, Board, Post, PostSubmission, Thread
+from forum.counters import add_to, lock_row
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.markup import render_markdown
+from forum.text import clean_line
 
 MAX_TITLE_LENGTH = 150
 MIN_TITLE_LENGTH = 5
@@ -62,7 +65,7 @@ def get_board(slug: str) -> Board:
 
 
 def _check_board_fields(name: str, slug: str, description: str, kind: str) -> None:
-    if not name.strip() or len(name) > 80:
+    if not clean_line(name) or len(name) > 80:
         raise Invalid("A board needs a name of at most 80 characters.", "name")
     if not SLUG_PATTERN.match(slug) or len(slug) > 60:
         raise Invalid("Use lowercase letters, digits and single dashes (at most 60).", "slug")
@@ -85,7 +88,9 @@ def create_board(
         raise Conflict(f"A board at /b/{slug} exists already.", "slug")
     if position is None:
         position = (db.session.scalar(select(func.max(Board.position))) or 0) + 1
-    board = Board(name=name.strip(), slug=slug, description=description.strip(), kind=kind, position=position)
+    board = Board(
+        name=clean_line(name), slug=slug, description=description.strip(), kind=kind, position=position
+    )
     db.session.add(board)
     db.session.flush()
     return board
@@ -99,7 +104,7 @@ def update_board(
     _check_board_fields(name, slug, description, kind)
     if slug != board.slug and db.session.scalar(select(Board.id).where(Board.slug == slug)) is not None:
         raise Conflict(f"A board at /b/{slug} exists already.", "slug")
-    board.name, board.slug, board.description, board.kind = name.strip(), slug, description.strip(), kind
+    board.name, board.slug, board.description, board.kind = clean_line(name), slug, description.strip(), kind
 
 
 def move_board(board: Board, offset: int, *, actor: User | None = None) -> None:
@@ -120,7 +125,10 @@ def move_board(board: Board, offset: int, *, actor: User | None = None) -> None:
 
 
 def check_title(title: str) -> str:
-    title = " ".join(title.split())
+    """The title without control or bidirectional formatting characters (forum.text), or Invalid."""
+    if "\x00" in title:
+        raise Invalid("The title contains a NUL character, which cannot be saved.", "title")
+    title = clean_line(title)
     if len(title) < MIN_TITLE_LENGTH:
         raise Invalid(f"A title needs at least {MIN_TITLE_LENGTH} characters.", "title")
     if len(title) > MAX_TITLE_LENGTH:
@@ -140,9 +148,11 @@ def preview(body: str) -> str:
 
 
 def start_thread(
-    board: Board, title: str, body: str, *, actor: User, badge: EmployeeBadge | None = None
-) -> Thread:
-    """Open a thread with its first post; the caller commits. `badge`: the actor's own, shown on the post."""
+    board: Board, title: str, body: str, *, actor: User, badge: EmployeeBadge | None = None,
+    submission_key: str | None = None,
+) -> Thread:  # fmt: skip
+    """Open a thread with its first post; the caller commits. `badge`: the actor's own, shown on
+    the post; `submission_key`: the form's one-time key (PostedAlready if it made a post)."""
     if not permissions.can_start_thread(actor, board):
         if board.archived_at is not None:
             raise Forbidden("This board is archived: it takes no new threads.")
@@ -160,17 +170,20 @@ def start_thread(
     db.session.add(post)
     db.session.flush()
     thread.last_post_id = post.id
-    board.thread_count += 1
-    board.post_count += 1
-    board.last_thread_id = thread.id
-    actor.thread_count += 1
-    actor.post_count += 1
+    add_to(board, thread_count=1, post_count=1)
+    _bring_thread_to_top(board, thread)
+    add_to(actor, thread_count=1, post_count=1)
+    _remember_submission(actor, post, submission_key)
     events.post_created.send(actor, post=post, thread=thread, is_new_thread=True)
     return thread
 
 
-def reply(thread: Thread, body: str, *, actor: User, badge: EmployeeBadge | None = None) -> Post:
-    """Add a reply at the end of the thread; the caller commits. `badge`: the actor's own, shown on the post."""
+def reply(
+    thread: Thread, body: str, *, actor: User, badge: EmployeeBadge | None = None,
+    submission_key: str | None = None,
+) -> Post:  # fmt: skip
+    """Add a reply at the end of the thread; the caller commits. `badge`: the actor's own, shown
+    on the post; `submission_key`: the form's one-time key (PostedAlready if it made a post)."""
     if not permissions.can_reply(actor, thread):
         if thread.is_locked:
             reason = f" Reason: {thread.lock_reason}" if thread.lock_reason else ""
@@ -180,28 +193,66 @@ def reply(thread: Thread, body: str, *, actor: User, badge: EmployeeBadge | None
         raise Forbidden("You cannot reply to this thread.")
     html = render_markdown(check_body(body))
     badge = _checked_badge(actor, badge)
-    now = utcnow()
-    # Take the next position atomically, so two concurrent replies cannot collide.
-    db.session.execute(update(Thread).where(Thread.id == thread.id).values(post_count=Thread.post_count + 1))
+    # One UPDATE takes the next position and counts the reply; it holds the thread's row lock
+    # until commit, so concurrent replies to one thread queue here (issue #13).
+    add_to(thread, post_count=1, reply_count=1)
     db.session.refresh(thread, ["post_count"])
+    now = utcnow()
     post = Post(
         thread=thread, author=actor, position=thread.post_count, body_source=body,
         body_html=html, created_at=now, badge=badge,
     )  # fmt: skip
     db.session.add(post)
     db.session.flush()
-    thread.reply_count += 1
     if badge is not None:
         thread.has_employee_reply = True
     thread.last_post_at = now
     thread.last_post_id = post.id
     thread.last_poster_id = actor.id
     board = thread.board
-    board.post_count += 1
-    board.last_thread_id = thread.id
-    actor.post_count += 1
+    if thread.hidden_at is None:  # a hidden thread's posts are not in its board's counts
+        add_to(board, post_count=1)
+        _bring_thread_to_top(board, thread)
+    add_to(actor, post_count=1)
+    _remember_submission(actor, post, submission_key)
     events.post_created.send(actor, post=post, thread=thread, is_new_thread=False)
     return post
+
+
+# -- a retried POST posts once (issue #13) --------------------------------------------------------
+
+SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+class PostedAlready(Conflict):
+    """This form's key made a post already: a browser or proxy sent the form again after a lost
+    response. The caller rolls back and shows the post that exists (`posted_with`)."""
+
+    def __init__(self) -> None:
+        super().__init__("This was posted already: the form was sent twice.")
+
+
+def posted_with(actor: User, submission_key: str | None) -> Post | None:
+    """The post the actor's form with this key made, if it made one."""
+    if not actor.is_authenticated or not submission_key or not SUBMISSION_KEY.fullmatch(submission_key):
+        return None
+    return db.session.scalar(
+        select(Post)
+        .join(PostSubmission, PostSubmission.post_id == Post.id)
+        .where(PostSubmission.user_id == actor.id, PostSubmission.key == submission_key)
+    )
+
+
+def _remember_submission(actor: User, post: Post, submission_key: str | None) -> None:
+    """Record the key with the post, in its transaction: of two simultaneous sends of one form,
+    the second waits on the key's row and fails here (a key that is not ours is ignored)."""
+    if not submission_key or not SUBMISSION_KEY.fullmatch(submission_key):
+        return
+    db.session.add(PostSubmission(user_id=actor.id, key=submission_key, post_id=post.id))
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise PostedAlready() from error
 
 
 def _checked_badge(actor: User, badge: EmployeeBadge | None) -> EmployeeBadge | None:
@@ -231,25 +282,43 @@ def edit_post(post: Post, body: str, *, actor: User, title: str | None = None) -
 
 def delete_post(post: Post, *, actor: User) -> None:
     """Soft-delete: the row stays (so positions and links hold), its text is no longer shown."""
+    # Decide on the latest state: a moderator may have hidden it since it was read, and a
+    # hidden post has left the counters already (issue #13: it was taken out twice).
+    lock_row(post, "position")
     if not permissions.can_delete_post(actor, post):
         raise Forbidden("You cannot delete this post.")
+    was_visible = post.is_visible
     post.deleted_at = utcnow()
     post.deleted_by_id = actor.id
-    _post_left_view(post)
+    if was_visible:
+        post_left_view(post)
     events.post_deleted.send(actor, post=post)
 
 
-def _post_left_view(post: Post) -> None:
-    """Counters after a post stops being visible (deleted or hidden)."""
+def post_left_view(post: Post) -> None:
+    """Counters after a visible post stops being visible (deleted or hidden); SQL decrements."""
     thread = post.thread
     board = thread.board
-    board.post_count = max(0, board.post_count - 1)
-    post.author.post_count = max(0, post.author.post_count - 1)
     if not post.is_opening:
-        thread.reply_count = max(0, thread.reply_count - 1)
+        add_to(thread, reply_count=-1)
+    if thread.deleted_at is None and thread.hidden_at is None:
+        add_to(board, post_count=-1)
+    add_to(post.author, post_count=-1)
     if thread.last_post_id == post.id:
         refresh_thread_last_post(thread)
         refresh_board_last_thread(board)
+
+
+def post_came_back(post: Post) -> None:
+    """Counters after a hidden post is shown again (the reverse of `post_left_view`)."""
+    thread = post.thread
+    if not post.is_opening:
+        add_to(thread, reply_count=1)
+    if thread.deleted_at is None and thread.hidden_at is None:
+        add_to(thread.board, post_count=1)
+    add_to(post.author, post_count=1)
+    refresh_thread_last_post(thread)
+    refresh_board_last_thread(thread.board)
 
 
 def refresh_thread_last_post(thread: Thread) -> None:
@@ -271,6 +340,31 @@ def refresh_thread_last_post(thread: Thread) -> None:
         )
 
 
+def _bring_thread_to_top(board: Board, thread: Thread) -> None:
+    """After `thread` got a post: it becomes the board's latest thread unless a later one is.
+
+    The caller holds the board's row lock (`add_to`), so the board's latest thread read here
+    is the one every committed transaction agreed on; comparing with that one row keeps a
+    post from sorting all of a big board's threads.
+    """
+    db.session.flush()
+    db.session.refresh(board, ["last_thread_id"])
+    current_id = board.last_thread_id
+    if current_id == thread.id:
+        return
+    current = None
+    if current_id is not None:
+        current = db.session.execute(
+            select(Thread.last_post_at).where(
+                Thread.id == current_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)
+            )
+        ).first()
+    if current is None or thread.deleted_at is not None or thread.hidden_at is not None:
+        refresh_board_last_thread(board)
+    elif (current.last_post_at, current_id) < (thread.last_post_at, thread.id):
+        board.last_thread_id = thread.id
+
+
 def refresh_board_last_thread(board: Board) -> None:
     db.session.flush()
     board.last_thread_id = db.session.scalar(
@@ -286,12 +380,19 @@ def refresh_board_last_thread(board: Board) -> None:
 
 # Deferred columns other features attach to Thread (forum.wiki: has_wiki_pages) that the
 # thread page reads: loaded in get_thread's query instead of one query each.
-LOAD_WITH_THREAD = ("has_wiki_pages",)
+LOAD_WITH_THREAD = ("has_wiki_pages", "known_status", "has_problem_values", "board_has_problem_fields")
 # The same for a member's own relation to the thread (forum.notifications: the watch level
 # they chose) and to each post (forum.qa: whether they found it helpful): these take the
 # member's id as the "viewer_id" parameter, so they are loaded for members only.
-LOAD_WITH_THREAD_FOR_MEMBER = ("viewer_watch_level",)
-LOAD_WITH_POSTS_FOR_MEMBER = ("viewer_found_helpful",)
+LOAD_WITH_THREAD_FOR_MEMBER = (
+    "viewer_watch_level", "viewer_last_read", "viewer_seen", "viewer_draft", "viewer_unread_notifications",
+    "viewer_is_affected",
+)  # fmt: skip
+LOAD_WITH_POSTS_FOR_MEMBER = ("viewer_found_helpful", "viewer_bookmarked")
+# A member's reading state with each thread of a list (forum.follow: unread counts).
+LOAD_WITH_LISTED_THREAD_FOR_MEMBER = ("viewer_last_read", "viewer_board_marked_at")
+# Deferred columns loaded with every page of posts (forum.lifeboat: an imported post's origin).
+LOAD_WITH_POSTS = ("lifeboat_origin",)
 
 
 def _viewer_params(viewer: object) -> dict[str, int]:
@@ -320,17 +421,33 @@ def _thread_statement(for_member: bool) -> Select[tuple[Thread]]:
 
 @cache
 def _thread_posts_statement(for_member: bool) -> Select[tuple[Post]]:
-    names = LOAD_WITH_POSTS_FOR_MEMBER if for_member else ()
+    """A page of posts by position, and the accepted answer when "solution_id" names one (shown
+    under the question on the first page, issue #15): one statement either way."""
+    names = LOAD_WITH_POSTS + (LOAD_WITH_POSTS_FOR_MEMBER if for_member else ())
     return (
         select(Post)
         .options(joinedload(Post.author), *_undefer(Post, names))
         .where(
-            Post.thread_id == bindparam("thread_id"),
-            Post.position >= bindparam("first"),
-            Post.position < bindparam("after"),
+            # Each side of the OR on its own index (SQLite's MULTI-INDEX OR, a BitmapOr on
+            # PostgreSQL): with thread_id outside the OR, SQLite read every post of the thread.
+            or_(
+                and_(
+                    Post.thread_id == bindparam("thread_id"),
+                    Post.position >= bindparam("first"),
+                    Post.position < bindparam("after"),
+                ),
+                Post.id == bindparam("solution_id"),
+            ),
         )
         .order_by(Post.position)
     )
+
+
+def list_statement_options(viewer: object) -> list[object]:
+    """Options for a list of threads: authors, last posters, and a member's reading state
+    (needs the "viewer_id" parameter when `viewer` is a member)."""
+    names = LOAD_WITH_LISTED_THREAD_FOR_MEMBER if _viewer_params(viewer) else ()
+    return [joinedload(Thread.author), joinedload(Thread.last_poster), *_undefer(Thread, names)]
 
 
 def get_thread(thread_id: int, *, viewer: object) -> Thread:
@@ -351,33 +468,46 @@ def get_post(post_id: int, *, viewer: object) -> Post:
     return post
 
 
-def board_threads(board: Board, page: int, per_page: int) -> list[Thread]:
-    """One page of a board: pinned first, then by latest activity."""
+def board_threads(board: Board, page: int, per_page: int, *, viewer: object = None) -> list[Thread]:
+    """One page of a board: pinned first, then by latest activity (with a member's reading state)."""
     return list(
         db.session.scalars(
             select(Thread)
-            .options(joinedload(Thread.author), joinedload(Thread.last_poster))
+            .options(*list_statement_options(viewer))
             .where(Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
             .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
             .offset((page - 1) * per_page)
-            .limit(per_page)
+            .limit(per_page),
+            _viewer_params(viewer),
         )
     )
 
 
-def thread_posts(thread: Thread, page: int, per_page: int, *, viewer: object = None) -> list[Post]:
+def thread_posts(thread: Thread, page: int, per_page: int, *, viewer: object = None,
+                 with_solution: bool = False) -> list[Post]:  # fmt: skip
     """One page of a thread by position, with authors (and, for a member `viewer`, their
-    LOAD_WITH_POSTS_FOR_MEMBER), in one query."""
+    LOAD_WITH_POSTS_FOR_MEMBER), in one query. `with_solution`: the accepted answer comes too
+    (remembered on the thread as `loaded_solution`), wherever it stands."""
     first = (page - 1) * per_page + 1
     params = _viewer_params(viewer)
     statement = _thread_posts_statement(bool(params))
-    posts = list(
+    solution_id = thread.solution_post_id if with_solution else None
+    rows = list(
         db.session.scalars(
-            statement, {"thread_id": thread.id, "first": first, "after": first + per_page, **params}
+            statement,
+            {
+                "thread_id": thread.id,
+                "first": first,
+                "after": first + per_page,
+                "solution_id": solution_id,
+                **params,
+            },
         )
     )
-    for post in posts:  # every per-post predicate reads post.thread: skip the lazy loader
+    for post in rows:  # every per-post predicate reads post.thread: skip the lazy loader
         set_committed_value(post, "thread", thread)
+    posts = [post for post in rows if first <= post.position < first + per_page]
+    thread.loaded_solution = next((post for post in rows if post.id == solution_id), None)  # type: ignore[attr-defined]
     return posts
 
 

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from forum.db import refresh_planner_statistics
 from forum.errors import Invalid
 from forum.exchange.fields import IdSet, RecordError
 from forum.extensions import db
@@ -401,5 +402,7 @@ def import_file(
     except BaseException:
         db.session.rollback()
         raise
+    db.session.commit()
+    refresh_planner_statistics(db.session.connection())
     db.session.commit()
     return inserted

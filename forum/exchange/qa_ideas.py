@@ -92,6 +92,7 @@ def parse_idea(r: dict[str, Any]) -> Parsed:
         "thread_id": ident(r, "thread_id"),
         "status": _status(r, "status"),
         "vote_count": _count(r, "vote_count"),
+        "votes_carried": _count(r, "votes_carried") if "votes_carried" in r else 0,
         "status_changed_at": timestamp(r, "status_changed_at", required=False),
     }
 
@@ -102,16 +103,22 @@ def check_idea(c: Checker, p: Parsed) -> None:
 
 
 def load_idea(loader: Loader, p: Parsed) -> None:
-    loader.add("ideas", dict(p, thread_id=loader.ref("thread", "threads", p["thread_id"])))
+    carried = p["votes_carried"] if loader.checker.counts.get("idea_vote") else p["vote_count"]
+    loader.add(
+        "ideas", dict(p, thread_id=loader.ref("thread", "threads", p["thread_id"]), votes_carried=carried)
+    )
 
 
 def export_ideas(full: bool) -> Iterator[dict[str, Any]]:
     statement = _public_threads(select(Idea), Idea.thread_id, full).order_by(Idea.thread_id)
     for idea in db.session.scalars(statement):
-        yield {
+        record = {
             "type": "idea", "thread_id": idea.thread_id, "status": idea.status,
             "vote_count": idea.vote_count, "status_changed_at": iso(idea.status_changed_at),
         }  # fmt: skip
+        if full and idea.votes_carried:  # votes that came without voters: not in the vote records
+            record["votes_carried"] = idea.votes_carried
+        yield record
     db.session.expunge_all()
 
 
@@ -194,19 +201,22 @@ def export_idea_status_changes(full: bool) -> Iterator[dict[str, Any]]:
 
 
 def recompute_vote_counts(loader: Loader) -> None:
-    """When the file holds the votes themselves (a full backup), the counts come from the rows.
+    """Each count is its vote rows plus what it carries without voters (set when loading).
 
-    A file without vote records (a public archive, a corpus) keeps the counts it carries.
+    Who voted is in full backups only: there a count is its vote records plus the record's
+    `helpful_carried`/`votes_carried` (imported counts a backed-up forum kept); a file without
+    vote records (a public archive, another forum's likes) carries its whole counts. A recount
+    adds the carried part to the rows, so it never drops imported votes.
     """
-    from forum.exchange.records import _set_counts
-
     connection = loader.connection
-    if loader.checker.counts.get("helpful_vote"):
-        votes = select(HelpfulVote.post_id, func.count()).group_by(HelpfulVote.post_id)
-        _set_counts(connection, Post, "helpful_count", votes)
-    if loader.checker.counts.get("idea_vote"):
-        counted = select(func.count()).where(IdeaVote.thread_id == Idea.thread_id).scalar_subquery()
-        connection.execute(update(Idea).values(vote_count=counted))
+    helpful_rows = select(func.count()).where(HelpfulVote.post_id == Post.id).scalar_subquery()
+    connection.execute(
+        update(Post)
+        .where((Post.helpful_count != Post.helpful_carried) | Post.id.in_(select(HelpfulVote.post_id)))
+        .values(helpful_count=helpful_rows + Post.helpful_carried)
+    )
+    idea_rows = select(func.count()).where(IdeaVote.thread_id == Idea.thread_id).scalar_subquery()
+    connection.execute(update(Idea).values(vote_count=idea_rows + Idea.votes_carried))
 
 
 def recompute_reputation(loader: Loader) -> None:

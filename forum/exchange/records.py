@@ -18,7 +18,16 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
-from forum.exchange import badges_watches, moderation, qa_ideas, threads, users_boards, wiki_audit
+from forum.exchange import (
+    badges_watches,
+    follow,
+    known,
+    moderation,
+    qa_ideas,
+    threads,
+    users_boards,
+    wiki_audit,
+)
 from forum.exchange.importer import Checker, Loader, Parsed
 
 
@@ -77,7 +86,7 @@ def _set_counts(connection: Any, model: Any, column: str, counts: Any) -> None:
         connection.execute(statement, rows)
 
 
-ub, th, wa, qi, bw, mo = users_boards, threads, wiki_audit, qa_ideas, badges_watches, moderation
+ub, th, wa, qi, bw, mo, kn = users_boards, threads, wiki_audit, qa_ideas, badges_watches, moderation, known
 # In file order: a record may only refer to records of the types above it.
 RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_type in (
     RecordType("user", ub.parse_user, ub.check_user, ub.load_user, ub.export_users),
@@ -95,6 +104,19 @@ RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_
     RecordType("idea_vote", qi.parse_idea_vote, qi.check_idea_vote, qi.load_idea_vote, qi.export_idea_votes),
     RecordType("idea_status_change", qi.parse_idea_status_change, qi.check_idea_status_change,
                qi.load_idea_status_change, qi.export_idea_status_changes),
+    # -- known problems (issue #17) --
+    RecordType("problem_field", kn.parse_problem_field, kn.check_problem_field, kn.load_problem_field,
+               kn.export_problem_fields),
+    RecordType("problem_value", kn.parse_problem_value, kn.check_problem_value, kn.load_problem_value,
+               kn.export_problem_values),
+    RecordType("problem_value_change", kn.parse_problem_value_change, kn.check_problem_value_change,
+               kn.load_problem_value_change, kn.export_problem_value_changes),
+    RecordType("known_issue", kn.parse_known_issue, kn.check_known_issue, kn.load_known_issue,
+               kn.export_known_issues),
+    RecordType("known_issue_change", kn.parse_known_issue_change, kn.check_known_issue_change,
+               kn.load_known_issue_change, kn.export_known_issue_changes),
+    RecordType("affected_member", kn.parse_affected_member, kn.check_affected_member, kn.load_affected_member,
+               kn.export_affected_members),
     RecordType("watch", bw.parse_watch, bw.check_watch, bw.load_watch, bw.export_watches),
     RecordType("audit_entry", wa.parse_audit_entry, wa.check_audit_entry, wa.load_audit_entry, wa.export_audit_entries),
     RecordType("board_moderator", mo.parse_board_moderator, mo.check_board_moderator, mo.load_board_moderator,
@@ -104,6 +126,12 @@ RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_
                mo.export_post_revisions),
     RecordType("user_notice", mo.parse_user_notice, mo.check_user_notice, mo.load_user_notice,
                mo.export_user_notices),
+    RecordType("thread_read", follow.parse_thread_read, follow.check_thread_read, follow.load_thread_read,
+               follow.export_thread_reads),
+    RecordType("board_read", follow.parse_board_read, follow.check_board_read, follow.load_board_read,
+               follow.export_board_reads),
+    RecordType("bookmark", follow.parse_bookmark, follow.check_bookmark, follow.load_bookmark,
+               follow.export_bookmarks),
 )}  # fmt: skip
 FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
     "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],
@@ -113,5 +141,6 @@ FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
         qa_ideas.recompute_reputation,
         badges_watches.recompute_employee_replies,
         moderation.recompute_moderated_board_counts,
+        known.recompute_affected_counts,
     ],
 }

@@ -30,6 +30,12 @@ def _post_state(source: dict[str, Any]) -> Parsed:
     if type(helpful) is not int or helpful < 0:
         raise RecordError(f"'helpful_count' must be a whole number of at least 0, not {helpful!r}")
     state["helpful_count"] = helpful
+    carried = source.get("helpful_carried", 0)
+    if type(carried) is not int or not 0 <= carried <= helpful:
+        raise RecordError(
+            f"'helpful_carried' must be a whole number from 0 to helpful_count, not {carried!r}"
+        )
+    state["helpful_carried"] = carried
     return state
 
 
@@ -53,7 +59,16 @@ def parse_thread(r: dict[str, Any]) -> Parsed:
         "hidden_at": timestamp(r, "hidden_at", required=False),
         "post_id": ident(opening, "id", required=False),
         "post": _post_state(opening),
+        "affected_count": _affected_count(r),
     }
+
+
+def _affected_count(r: dict[str, Any]) -> int:
+    """Members who said "affected too" (issue #17); optional, 0 when missing."""
+    value = r.get("affected_count", 0)
+    if type(value) is not int or not 0 <= value <= 2**31 - 1:
+        raise RecordError(f"'affected_count' must be a whole number of at least 0, not {value!r}")
+    return value
 
 
 def _check_post_users(c: Checker, state: Parsed) -> None:
@@ -88,6 +103,10 @@ def _post_row(loader: Loader, post_id: int, thread_id: int, author: int, body: s
         "hidden_at": state["hidden_at"], "hidden_reason": state["hidden_reason"],
         "hidden_by_id": loader.ref("user", "users", state["hidden_by_id"]),
         "helpful_count": state["helpful_count"],
+        # A file with vote records says how much of each count no vote explains; without them,
+        # the whole count is carried (see forum.exchange.qa_ideas.recompute_vote_counts).
+        "helpful_carried": state["helpful_carried"] if loader.checker.counts.get("helpful_vote")
+        else state["helpful_count"],
         "badge_id": loader.ref("employee_badge", "employee_badges", state["badge_id"]),
     }  # fmt: skip
 
@@ -101,7 +120,7 @@ def load_thread(loader: Loader, p: Parsed) -> None:
         "author_id": loader.ref("user", "users", p["user_id"]), "title": p["title"],
         "slug": slugify(p["title"]), "created_at": p["created_at"], "is_pinned": p["pinned"],
         "locked_at": p["locked_at"], "lock_reason": p["lock_reason"], "deleted_at": p["deleted_at"],
-        "hidden_at": p["hidden_at"], "has_employee_reply": False,
+        "hidden_at": p["hidden_at"], "has_employee_reply": False, "affected_count": p["affected_count"],
     }  # fmt: skip
     opening = _post_row(loader, post_id, thread_id, p["user_id"], p["body"], p["created_at"], p["post"])
     loader.open_thread(row, opening)
@@ -154,6 +173,8 @@ def _post_fields(post: Any, full: bool) -> dict[str, Any]:
     if full:
         record.update(deleted_by_id=post.deleted_by_id, hidden_by_id=post.hidden_by_id)
     record.update(badge_id=post.badge_id, helpful_count=post.helpful_count)
+    if full and post.helpful_carried:  # votes that came without voters: not in the vote records
+        record["helpful_carried"] = post.helpful_carried
     return record
 
 
@@ -197,6 +218,8 @@ def _export_thread_batch(threads: list[Thread], full: bool) -> Iterator[dict[str
         }  # fmt: skip
         if full:
             record.update(deleted_at=iso(thread.deleted_at), hidden_at=iso(thread.hidden_at))
+        if thread.affected_count:
+            record["affected_count"] = thread.affected_count
         record["opening_post"] = {"id": opening.id, **_post_fields(opening, full)}
         yield record
         for post in replies:

@@ -30,6 +30,8 @@ class Idea(db.Model):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default="new")
     vote_count: Mapped[int] = mapped_column(default=0)
+    # Of vote_count, the votes imported as a number without their voters (see Post.helpful_carried).
+    votes_carried: Mapped[int] = mapped_column(default=0, server_default="0")
     status_changed_at: Mapped[datetime | None]
 
     @property

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
+from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Thread
 from forum.db import utcnow
@@ -196,6 +197,10 @@ def set_idea_status(thread: Thread, status: str, note: str = "", *, actor: User)
         reason=note, board_id=thread.board_id, affected_user=thread.author,
         details=f"{old_label} → {idea.status_label}",
     )  # fmt: skip
+    voter_ids = list(db.session.scalars(select(IdeaVote.user_id).where(IdeaVote.thread_id == thread.id)))
+    events.idea_status_changed.send(
+        actor, thread=thread, old_label=old_label, new_label=idea.status_label, note=note, voter_ids=voter_ids
+    )
     return change
 
 
@@ -266,13 +271,15 @@ def idea_threads(
 
 
 def recount() -> int:
-    """Recompute every idea's vote count from the vote rows; returns how many changed."""
+    """Recompute every idea's vote count from the vote rows (and the votes imported as a number,
+    Idea.votes_carried); returns how many changed."""
     counts = dict(
         db.session.execute(select(IdeaVote.thread_id, func.count()).group_by(IdeaVote.thread_id)).all()
     )
     changed = 0
     for idea in db.session.scalars(select(Idea)):
-        if idea.vote_count != counts.get(idea.thread_id, 0):
-            idea.vote_count = counts.get(idea.thread_id, 0)
+        expected = counts.get(idea.thread_id, 0) + idea.votes_carried
+        if idea.vote_count != expected:
+            idea.vote_count = expected
             changed += 1
     return changed

@@ -16,7 +16,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from forum.db import utcnow
 from forum.extensions import db
@@ -93,17 +94,28 @@ def _deliver(message: EmailMessage) -> None:
 
 
 def send_pending(limit: int = 100) -> tuple[int, int]:
-    """Send due messages from the outbox; return (sent, failed). Commits per message."""
+    """Send due messages from the outbox; return (sent, failed). Commits per message.
+
+    Several processes may drain at once (web workers, `flask worker`s on other machines):
+    each message is first claimed with one conditional UPDATE that pushes its next attempt
+    past a lease, so exactly one drainer owns it; the claim is committed before the SMTP
+    conversation starts. A drainer that dies mid-send leaves the message to be retried
+    once the lease ends.
+    """
     now = utcnow()
-    due = db.session.scalars(
-        select(OutgoingMail)
+    due_ids = db.session.scalars(
+        select(OutgoingMail.id)
         .where(OutgoingMail.sent_at.is_(None), OutgoingMail.next_attempt_at <= now)
         .where(OutgoingMail.attempts < MAX_ATTEMPTS)
         .order_by(OutgoingMail.id)
         .limit(limit)
     ).all()
+    db.session.commit()  # end the read: each claim below is its own short transaction
     sent = failed = 0
-    for mail in due:
+    for mail_id in due_ids:
+        mail = _claim(mail_id)
+        if mail is None:
+            continue  # another drainer has it
         try:
             _deliver(build_message(mail))
         except (OSError, smtplib.SMTPException, ValueError) as error:
@@ -111,7 +123,7 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
             # given up after MAX_ATTEMPTS, but never stops the rest of the outbox.
             mail.attempts += 1
             mail.last_error = f"{type(error).__name__}: {error}"[:500]
-            mail.next_attempt_at = utcnow() + timedelta(minutes=2 ** min(mail.attempts, 10))
+            mail.next_attempt_at = utcnow() + _retry_delay(mail.attempts)
             log.warning("Mail %s to %s not sent yet: %s", mail.id, mail.recipient, mail.last_error)
             failed += 1
         else:
@@ -120,6 +132,38 @@ def send_pending(limit: int = 100) -> tuple[int, int]:
             sent += 1
         db.session.commit()
     return sent, failed
+
+
+def _claim(mail_id: int) -> OutgoingMail | None:
+    """Take one due message for this drainer, or None when another drainer took it first."""
+    now = utcnow()
+    lease = timedelta(seconds=float(current_app.config["MAIL_CLAIM_LEASE"]))
+    try:
+        claimed = db.session.execute(
+            update(OutgoingMail)
+            .where(
+                OutgoingMail.id == mail_id,
+                OutgoingMail.sent_at.is_(None),
+                OutgoingMail.next_attempt_at <= now,
+                OutgoingMail.attempts < MAX_ATTEMPTS,
+            )
+            .values(next_attempt_at=now + lease)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    except OperationalError as error:  # SQLite busy past its timeout: leave it to the next drain
+        db.session.rollback()
+        log.warning("Mail %s not claimed (database busy): %s", mail_id, error)
+        return None
+    if claimed != 1:
+        return None
+    return db.session.get(OutgoingMail, mail_id, populate_existing=True)
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    """Growing delay between attempts: MAIL_RETRY_BASE seconds doubled per attempt, capped."""
+    base = float(current_app.config["MAIL_RETRY_BASE"])
+    return timedelta(seconds=min(base * 2 ** min(attempts, 10), 6 * 3600))
 
 
 def pending_count() -> int:

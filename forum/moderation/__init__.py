@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_LOGIN_ACCOUNT": "5 per 15 minutes",  # failures per account, across IPs
     "RATELIMIT_REGISTER": "5 per hour",  # per IP
     "RATELIMIT_POSTING": "6 per minute;60 per hour",  # per member
+    # Edits and wiki pages, previews included: each renders Markdown (issue #21).
+    "RATELIMIT_EDITING": "20 per minute;200 per hour",  # per member
 }
 
 
@@ -43,6 +45,8 @@ def init_app(app: Flask) -> None:
 
     events.post_edited.connect(services.record_revision)
     events.post_created.connect(antispam.check_new_post)
+    events.post_edited.connect(antispam.check_edited_post)
+    events.wiki_page_edited.connect(antispam.check_wiki_revision)
     ratelimits.init_app(app)
     csrf_recovery.init_app(app)
     app.register_blueprint(bp)
@@ -52,6 +56,6 @@ def init_app(app: Flask) -> None:
         can_view_history=services.can_view_history,
         sanction_notice=users.sanction_notice,
     )
-    from forum.moderation.flags import can_flag
+    from forum.moderation.flags import can_flag, open_queue_count
 
-    app.jinja_env.globals.update(can_flag=can_flag)
+    app.jinja_env.globals.update(can_flag=can_flag, review_pending_count=open_queue_count)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from forum.errors import error_response, wants_json
 
@@ -26,7 +27,10 @@ def init_app(app: Flask) -> None:
     def csrf_refused(error: CSRFError) -> ResponseReturnValue:
         if request.endpoint in TEXT_FORMS and not wants_json():
             view = app.view_functions[request.endpoint]
-            response = app.make_response(view(**(request.view_args or {})))
+            try:
+                response = app.make_response(view(**(request.view_args or {})))
+            except HTTPException as refused:  # the posting limit (429) or a missing thread (404)
+                return app.handle_http_exception(refused)
             if response.status_code < 300 or response.status_code == 422:
                 response.status_code = 400
             return response

@@ -34,7 +34,7 @@ def can_flag(user: object, post: Post) -> bool:
 
 
 def flag_post(post: Post, reason: str, note: str = "", *, actor: User) -> Flag:
-    """Report a post; enough distinct members in good standing hide it pending review."""
+    """Report a post; enough distinct established members hide it pending review (not staff posts)."""
     if post.author_id == actor.id:
         raise Forbidden("You cannot flag your own post.")
     if not can_flag(actor, post):
@@ -59,16 +59,29 @@ def _in_good_standing(user: User) -> bool:
     return user.deleted_at is None and not is_silenced(user) and not is_suspended(user)
 
 
+AUTO_HIDE_REASON = "Hidden after members' flags, awaiting review"
+
+
+def _counts_toward_hiding(user: User) -> bool:
+    """Flags hide a post only when they come from established members in good standing: three
+    accounts registered seconds earlier could otherwise hide anyone's post (issue #21)."""
+    from forum.moderation.antispam import is_new_account
+
+    return _in_good_standing(user) and not is_new_account(user)
+
+
 def _maybe_auto_hide(post: Post) -> None:
+    """Hide a post once FLAGS_TO_HIDE established members flag it; staff posts wait for a moderator."""
     threshold = int(current_app.config["FLAGS_TO_HIDE"])
+    if threshold <= 0 or post.hidden_at is not None or is_moderator_of(post.author, post.thread.board):
+        return
     flaggers = db.session.scalars(
         select(User)
         .join(Flag, Flag.flagger_id == User.id)
         .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))
     ).all()
-    if threshold > 0 and sum(1 for user in flaggers if _in_good_standing(user)) >= threshold:
-        hide_post(post, f"Hidden after flags from {threshold} members, pending a moderator's review",
-                  actor=None, automatic=True)  # fmt: skip
+    if sum(1 for user in flaggers if _counts_toward_hiding(user)) >= threshold:
+        hide_post(post, AUTO_HIDE_REASON, actor=None, automatic=True)
 
 
 def hold_for_review(post: Post, reason: str) -> None:
@@ -188,3 +201,17 @@ def resolve_flags(
                 subject="The outcome of your flag",
             )  # fmt: skip
     return len(flags)
+
+
+def open_queue_count(viewer: User) -> int:
+    """How many posts wait in `viewer`'s review queue (the header shows it to moderators)."""
+    query = select(func.count(func.distinct(Flag.post_id))).where(Flag.resolved_at.is_(None))
+    if not viewer.is_moderator:
+        from forum.moderation.scopes import moderated_board_ids
+
+        query = (
+            query.join(Post, Post.id == Flag.post_id)
+            .join(Thread, Thread.id == Post.thread_id)
+            .where(Thread.board_id.in_(moderated_board_ids(viewer)))
+        )
+    return db.session.scalar(query) or 0

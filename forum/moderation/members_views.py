@@ -16,6 +16,7 @@ from forum.errors import Invalid, NotFound, ServiceError
 from forum.extensions import db
 from forum.forms import ForumForm
 from forum.moderation import log, users
+from forum.moderation.confirm import ConfirmationNeeded, ask_first
 from forum.moderation.forms import (
     DeleteAccountForm,
     LiftForm,
@@ -37,12 +38,20 @@ def _member(username: str) -> User:
     return user
 
 
-def _user_forms(**given: ForumForm) -> dict[str, ForumForm]:
+def _active_sanction(user: User) -> str:
+    """What "Lift" should offer first: the sanction the member is under (suspension first)."""
+    now = utcnow()
+    if user.suspended_until is not None and user.suspended_until > now:
+        return "suspension"
+    return "silence"
+
+
+def _user_forms(user: User, **given: ForumForm) -> dict[str, ForumForm]:
     return {
         "warn": given.get("warn") or RequiredReasonForm(prefix="warn"),
         "silence": given.get("silence") or SanctionForm(prefix="silence"),
         "suspend": given.get("suspend") or SanctionForm(prefix="suspend"),
-        "lift": given.get("lift") or LiftForm(prefix="lift"),
+        "lift": given.get("lift") or LiftForm(prefix="lift", data={"kind": _active_sanction(user)}),
         "delete": given.get("delete") or DeleteAccountForm(prefix="delete"),
     }
 
@@ -53,7 +62,7 @@ def member(username: str) -> ResponseReturnValue:
     _refuse_unless(bool(current_user.is_moderator), "Only moderators can open this page.")
     user = _member(username)
     return render_template(
-        "moderation/member.html", user=user, tools=_user_forms(), entries=log.about_user(user)
+        "moderation/member.html", user=user, tools=_user_forms(user), entries=log.about_user(user)
     )
 
 
@@ -66,6 +75,8 @@ def _user_action(
     if form.validate_on_submit():
         try:
             message = act(user)
+        except ConfirmationNeeded as asking:
+            return asking.page
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -76,7 +87,7 @@ def _user_action(
             return redirect(url_for("moderation.member", username=user.username))
     else:
         status = 422
-    forms = _user_forms(**{name: form})
+    forms = _user_forms(user, **{name: form})
     page = render_template("moderation/member.html", user=user, tools=forms, entries=log.about_user(user))
     return page, status
 
@@ -113,6 +124,14 @@ def suspend(username: str) -> ResponseReturnValue:
 
     def act(user: User) -> str:
         until = users.until_from_duration(form.duration.data)
+        ask_first(
+            title=f"Suspend {user.name}?",
+            question=f"Suspend {user.name} ({user.username}) {users.describe_until(until)}?",
+            consequence="They are logged out everywhere at once and cannot log in until the suspension ends "
+            "or a moderator lifts it; they are told the reason.",
+            button="Yes, suspend",
+            cancel_url=url_for("moderation.member", username=user.username),
+        )
         users.suspend_user(user, until, form.reason.data, actor=current_user)
         return f"{user.username} is suspended {users.describe_until(until)} and logged out everywhere."
 

@@ -1,4 +1,5 @@
-"""Rate limits (Flask-Limiter): logins per IP and per account, registrations per IP, posting per user.
+"""Rate limits (Flask-Limiter): logins per IP and per account, registrations per IP, posting
+and editing (previews included, wiki pages too) per user.
 
 Per-IP and per-user limits are Flask-Limiter decorations on the existing views. The
 per-account login limit counts only failures, across every IP, so one attacker with many
@@ -10,6 +11,7 @@ Storage comes from RATELIMIT_STORAGE_URI (memory:// for one process, Redis for s
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -32,19 +34,33 @@ def _user_key() -> str:
     return get_remote_address()
 
 
+log = logging.getLogger(__name__)
+
 _SLOW_DOWN = "Too many attempts from your network. Please wait a little and try again."
 
 
 def _wrap(view):  # noqa: ANN001, ANN202
     from forum.auth import views as auth_views
     from forum.boards import views as board_views
+    from forum.wiki import views as wiki_views
 
+    editing = limiter.limit(
+        lambda: _config("RATELIMIT_EDITING"),
+        key_func=_user_key,
+        methods=["POST"],
+        error_message="You are editing or previewing very fast; please wait a minute and try again.",
+    )
     limits = {
         auth_views.login: limiter.limit(
             lambda: _config("RATELIMIT_LOGIN"), methods=["POST"], error_message=_SLOW_DOWN
         ),
+        # Only registrations that were not turned back count: a form sent back with its
+        # errors (422) is a person correcting a typo, not a new account.
         auth_views.register: limiter.limit(
-            lambda: _config("RATELIMIT_REGISTER"), methods=["POST"], error_message=_SLOW_DOWN
+            lambda: _config("RATELIMIT_REGISTER"),
+            methods=["POST"],
+            error_message=_SLOW_DOWN,
+            deduct_when=lambda response: response.status_code != 422,
         ),
         board_views.reply: limiter.limit(
             lambda: _config("RATELIMIT_POSTING"),
@@ -58,6 +74,10 @@ def _wrap(view):  # noqa: ANN001, ANN202
             methods=["POST"],
             error_message="You are posting very fast; please wait a minute and try again.",
         ),  # fmt: skip
+        board_views.edit_post: editing,
+        wiki_views.new_page: editing,
+        wiki_views.edit_page: editing,
+        wiki_views.promote: editing,
     }
     return limits[view](view)
 
@@ -70,20 +90,33 @@ def _limited_views() -> dict[str, object]:
     if not _WRAPPED:
         from forum.auth import views as auth_views
         from forum.boards import views as board_views
+        from forum.wiki import views as wiki_views
 
         for endpoint, view in (
             ("auth.login", auth_views.login),
             ("auth.register", auth_views.register),
             ("boards.reply", board_views.reply),
             ("boards.new_thread", board_views.new_thread),
+            ("boards.edit_post", board_views.edit_post),
+            ("wiki.new_page", wiki_views.new_page),
+            ("wiki.edit_page", wiki_views.edit_page),
+            ("wiki.promote", wiki_views.promote),
         ):
             _WRAPPED[endpoint] = _wrap(view)
     return _WRAPPED
 
 
 def _account_key() -> str | None:
+    """The account a login attempt is for, whatever name was typed: username and email address
+    share one count (issue #21: counting them apart doubled the guesses). Unknown names count
+    under the name typed, so the throttle reveals nothing about who exists."""
+    from forum.auth.services import find_user_by_login
+
     login = (request.form.get("login") or "").strip().lower()
-    return f"login-failures/{login[:254]}" if login else None
+    if not login or "\x00" in login:
+        return None
+    user = find_user_by_login(login[:254])
+    return f"login-failures/user:{user.id}" if user is not None else f"login-failures/name:{login[:254]}"
 
 
 def _account_limit():  # noqa: ANN202
@@ -112,9 +145,13 @@ def init_app(app: Flask) -> None:
         if key is None:
             return None
         item = _account_limit()
-        if limiter.limiter.test(item, *_identifiers(key)):
+        try:
+            if limiter.limiter.test(item, *_identifiers(key)):
+                return None
+            reset_at, _remaining = limiter.limiter.get_window_stats(item, *_identifiers(key))
+        except Exception as error:  # the storage (Redis) is down: fail open, like the other limits
+            log.warning("rate-limit storage unreachable, login throttling skipped: %s", error)
             return None
-        reset_at, _remaining = limiter.limiter.get_window_stats(item, *_identifiers(key))
         minutes = max(1, math.ceil((reset_at - time.time()) / 60))
         return too_many_response(
             f"Too many failed logins for this account. Wait {minutes} minute{'s' if minutes != 1 else ''} "
@@ -133,5 +170,8 @@ def init_app(app: Flask) -> None:
         ):
             key = _account_key()
             if key is not None:
-                limiter.limiter.hit(_account_limit(), *_identifiers(key))
+                try:
+                    limiter.limiter.hit(_account_limit(), *_identifiers(key))
+                except Exception as error:  # never turn an answered request into a 500
+                    log.warning("rate-limit storage unreachable, a failed login was not counted: %s", error)
         return response

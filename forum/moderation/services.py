@@ -13,10 +13,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from forum import events
 from forum.auth.models import User
 from forum.boards import services as boards
 from forum.boards.models import Board, Post, Thread
-from forum.boards.permissions import is_moderator_of, thread_viewer
+from forum.boards.permissions import can_see_thread, is_moderator_of, thread_viewer
+from forum.counters import add_to, lock_row, recount_row
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -59,40 +61,15 @@ def get_post(post_id: int) -> Post:
 # -- counters ----------------------------------------------------------------------------------
 
 
-def _visible_posts():  # noqa: ANN202 (a select)
-    return Post.deleted_at.is_(None) & Post.hidden_at.is_(None)
-
-
 def recount_thread(thread: Thread) -> None:
     db.session.flush()
-    thread.post_count = db.session.scalar(select(func.count()).where(Post.thread_id == thread.id)) or 0
-    thread.reply_count = (
-        db.session.scalar(
-            select(func.count()).where(Post.thread_id == thread.id, Post.position > 1, _visible_posts())
-        )
-        or 0
-    )
+    recount_row(thread, "post_count", "reply_count")
     boards.refresh_thread_last_post(thread)
 
 
 def recount_board(board: Board) -> None:
     db.session.flush()
-    visible_thread = Thread.deleted_at.is_(None) & Thread.hidden_at.is_(None)
-    board.thread_count = (
-        db.session.scalar(
-            select(func.count()).select_from(Thread).where(Thread.board_id == board.id, visible_thread)
-        )
-        or 0
-    )
-    board.post_count = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Post)
-            .join(Thread, Post.thread_id == Thread.id)
-            .where(Thread.board_id == board.id, visible_thread, _visible_posts())
-        )
-        or 0
-    )
+    recount_row(board, "thread_count", "post_count")
     boards.refresh_board_last_thread(board)
 
 
@@ -182,11 +159,12 @@ def merge_threads(source: Thread, target: Thread, reason: str = "", *, actor: Us
     if target.solution_post_id and merged[0].id == target.solution_post_id:
         target.solution_post_id = None  # an opening post cannot be the answer
     source.solution_post_id = None
-    source.author.thread_count = max(0, source.author.thread_count - 1)
+    add_to(source.author, thread_count=-1)
     recount_thread(target)
     recount_thread(source)
     for board in {source.board, target.board}:
         recount_board(board)
+    events.threads_combined.send(actor, source=source, target=target, how="merge")
     _record_thread(
         actor, "merged thread", source, reason, details=f"Into thread {target.id} ({target.title})"
     )
@@ -217,7 +195,7 @@ def split_thread(
     _renumber(thread, _posts_of(thread))
     if thread.solution_post_id in {post.id for post in chosen}:
         thread.solution_post_id = None
-    first.author.thread_count += 1
+    add_to(first.author, thread_count=1)
     recount_thread(new)
     recount_thread(thread)
     for each in {thread.board, board}:
@@ -230,11 +208,21 @@ def split_thread(
 def close_as_duplicate(thread: Thread, original: Thread, reason: str = "", *, actor: User) -> None:
     """Lock the thread, pointing readers at the original."""
     _require_moderator(actor, thread.board, "close threads")
-    if original.id == thread.id or original.deleted_at is not None:
-        raise Invalid("Choose another, existing thread as the original.", "original")
-    reason = check_reason(reason, required=False) or f"Duplicate of “{original.title}”"
+    # The original must be one every reader can open, and one the moderator may see: a hidden
+    # thread's title reached the public page, the export and the static site (issue #21).
+    # Unknown and unseeable threads get the same answer.
+    if (
+        original.id == thread.id
+        or original.deleted_at is not None
+        or original.hidden_at is not None
+        or not can_see_thread(actor, original)
+    ):
+        raise NotFound("There is no such thread; give its number or address, like /t/123.", "original")
+    # No title in the default reason: the original may be hidden later, the reason stays.
+    reason = check_reason(reason, required=False) or f"Duplicate of thread /t/{original.id}"
     thread.duplicate_of_id = original.id
     thread.locked_at, thread.lock_reason = utcnow(), reason
+    events.threads_combined.send(actor, source=thread, target=original, how="duplicate")
     _record_thread(actor, "closed as duplicate", thread, reason, details=f"Original: thread {original.id}")
 
 
@@ -246,7 +234,7 @@ def delete_thread(thread: Thread, reason: str, *, actor: User) -> None:
         raise Conflict("This thread is deleted already.")
     thread.deleted_at = utcnow()
     thread.is_pinned = False
-    thread.author.thread_count = max(0, thread.author.thread_count - 1)
+    add_to(thread.author, thread_count=-1)
     recount_board(thread.board)
     _record_thread(actor, "deleted thread", thread, reason)
 
@@ -266,13 +254,14 @@ def hide_post(post: Post, reason: str, *, actor: User | None, automatic: bool = 
     if actor is not None:
         _require_moderator(actor, post.thread.board, "hide posts")
     reason = check_reason(reason)
+    lock_row(post, "position")  # decide on the latest state: the author may be deleting it
     if post.deleted_at is not None:
         raise Conflict("This post is deleted.")
     if post.hidden_at is not None:
         raise Conflict("This post is hidden already.")
     post.hidden_at, post.hidden_reason = utcnow(), reason
     post.hidden_by_id = actor.id if actor else None
-    boards._post_left_view(post)
+    boards.post_left_view(post)
     audit.record(
         actor, "auto-hid post" if automatic else "hid post", target_type="post", target_id=post.id,
         target_label=post.thread.title, reason=reason, board_id=post.thread.board_id,
@@ -281,20 +270,15 @@ def hide_post(post: Post, reason: str, *, actor: User | None, automatic: bool = 
 
 
 def restore_post(post: Post, reason: str = "", *, actor: User) -> None:
-    """Show a hidden post again; its counters come back."""
+    """Show a hidden post again; its counters come back (unless it was deleted meanwhile)."""
     _require_moderator(actor, post.thread.board, "restore posts")
     reason = check_reason(reason, required=False)
+    lock_row(post, "position")
     if post.hidden_at is None:
         raise Conflict("This post is not hidden.")
     post.hidden_at, post.hidden_reason, post.hidden_by_id = None, None, None
     if post.deleted_at is None:
-        thread = post.thread
-        thread.board.post_count += 1
-        post.author.post_count += 1
-        if not post.is_opening:
-            thread.reply_count += 1
-        boards.refresh_thread_last_post(thread)
-        boards.refresh_board_last_thread(thread.board)
+        boards.post_came_back(post)
     audit.record(
         actor, "restored post", target_type="post", target_id=post.id, target_label=post.thread.title,
         reason=reason, board_id=post.thread.board_id, affected_user=post.author,

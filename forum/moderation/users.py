@@ -8,9 +8,11 @@ from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, select
 
+from forum import events
 from forum.auth.models import ROLES, User
 from forum.auth.services import end_all_sessions, is_silenced, is_suspended
 from forum.boards.models import Board, Post, Thread
+from forum.counters import add_to
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
@@ -64,6 +66,8 @@ def notify(user: User, kind: str, message: str, *, subject: str) -> UserNotice:
     """A private notice on the member's notices page, and the same by e-mail."""
     notice = UserNotice(user_id=user.id, kind=kind, message=message)
     db.session.add(notice)
+    db.session.flush()
+    events.notice_sent.send(None, user=user, notice=notice)  # the same in the notifications inbox
     if user.email:
         link = current_app.config["BASE_URL"].rstrip("/") + "/me/notices"
         html = Markup('<p>{}</p><p><a href="{}">Your notices</a></p>').format(message, link)
@@ -200,13 +204,13 @@ def set_role(user: User, role: str, *, board: Board | None = None, actor: User |
             db.session.add(
                 BoardModerator(user_id=user.id, board_id=board.id, granted_by_id=actor.id if actor else None)
             )
-            user.moderated_board_count += 1
+            add_to(user, moderated_board_count=1)
             change = f"{user.username} now moderates /b/{board.slug}"
         else:
             if existing is None:
                 raise Conflict(f"{user.username} does not moderate /b/{board.slug}.")
             db.session.delete(existing)
-            user.moderated_board_count = max(0, user.moderated_board_count - 1)
+            add_to(user, moderated_board_count=-1)
             change = f"{user.username} no longer moderates /b/{board.slug}"
     else:
         if user.role == role:

@@ -18,6 +18,7 @@ from forum.errors import NotFound, ServiceError, error_response
 from forum.extensions import db
 from forum.forms import ForumForm
 from forum.moderation import flags, services
+from forum.moderation.confirm import ConfirmationNeeded, ask_first
 from forum.moderation.forms import (
     DuplicateForm,
     FlagForm,
@@ -120,13 +121,17 @@ def thread_tools(thread_id: int) -> ResponseReturnValue:
 
 
 def _thread_action(
-    thread_id: int, name: str, form: ForumForm, act: Callable[[Thread], str]
+    thread_id: int, name: str, form: ForumForm, act: Callable[[Thread], str | tuple[str, str]]
 ) -> ResponseReturnValue:
+    """Validate, act, commit and go back to the thread. `act` returns the message to flash, or
+    (message, address) to land somewhere else (the new thread after a split)."""
     thread = _moderated_thread(thread_id)
     forms = _thread_forms(thread, **{name: form})
     if form.validate_on_submit():
         try:
-            message = act(thread)
+            outcome = act(thread)
+        except ConfirmationNeeded as asking:
+            return asking.page
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -134,11 +139,15 @@ def _thread_action(
             forms = _thread_forms(thread, **{name: form})
             return render_template("moderation/thread_tools.html", thread=thread, tools=forms), status
         db.session.commit()
+        message, landing = outcome if isinstance(outcome, tuple) else (outcome, None)
         flash(message, "success")
         return redirect(
-            thread.url
-            if thread.merged_into_id is None
-            else url_for("boards.thread", thread_id=thread.merged_into_id)
+            landing
+            or (
+                thread.url
+                if thread.merged_into_id is None
+                else url_for("boards.thread", thread_id=thread.merged_into_id)
+            )
         )
     return render_template("moderation/thread_tools.html", thread=thread, tools=forms), 422
 
@@ -222,6 +231,14 @@ def merge_thread(thread_id: int) -> ResponseReturnValue:
 
     def act(thread: Thread) -> str:
         target = _referenced_thread(form.target.data, "target")
+        ask_first(
+            title="Merge this thread?",
+            question=f"Merge “{thread.title}” into “{target.title}”?",
+            consequence="Its posts join the other thread, in order of time, and its address leads there. "
+            "This cannot be undone.",
+            button="Yes, merge",
+            cancel_url=url_for("moderation.thread_tools", thread_id=thread.id),
+        )
         services.merge_threads(thread, target, form.reason.data or "", actor=current_user)
         return f"The thread is merged into “{target.title}”."
 
@@ -235,11 +252,21 @@ def split_thread(thread_id: int) -> ResponseReturnValue:
     thread = _moderated_thread(thread_id)
     _thread_forms(thread, split=form)  # fills the choices before validation
 
-    def act(thread: Thread) -> str:
+    def act(thread: Thread) -> tuple[str, str]:
         board = boards.get_board(form.board.data)
+        count = len(form.posts.data or [])
+        ask_first(
+            title="Split this thread?",
+            question=f"Move {count} {'reply' if count == 1 else 'replies'} from “{thread.title}” "
+            f"into a new thread “{form.title.data}” in {board.name}?",
+            consequence="The replies leave this thread for good; putting them back means merging the threads again.",
+            button="Yes, split",
+            cancel_url=url_for("moderation.thread_tools", thread_id=thread.id),
+        )
         new = services.split_thread(thread, form.posts.data or [], form.title.data, board,
                                     form.reason.data or "", actor=current_user)  # fmt: skip
-        return f"{len(form.posts.data)} posts moved to the new thread “{new.title}” ({new.url})."
+        moved = f"{count} {'post' if count == 1 else 'posts'}"
+        return f"{moved} moved here from “{thread.title}”.", new.url
 
     return _thread_action(thread_id, "split", form, act)
 
@@ -263,6 +290,13 @@ def delete_thread(thread_id: int) -> ResponseReturnValue:
     form = RequiredReasonForm(prefix="delete")
 
     def act(thread: Thread) -> str:
+        ask_first(
+            title="Delete this thread?",
+            question=f"Delete “{thread.title}” and its {thread.post_count} {'post' if thread.post_count == 1 else 'posts'}?",
+            consequence="Members will no longer see it; moderators still can, in the log.",
+            button="Yes, delete the thread",
+            cancel_url=url_for("moderation.thread_tools", thread_id=thread.id),
+        )
         services.delete_thread(thread, form.reason.data, actor=current_user)
         return "The thread is deleted."
 

@@ -49,6 +49,15 @@ def queue_confirmation_mail(user: User) -> None:
     )  # fmt: skip
 
 
+def queue_registration_attempt_mail(owner: User, new_account: User) -> None:
+    """Tell an address's owner that someone registered with it (registration says nothing)."""
+    queue_member_mail(
+        owner, "registration_attempt", f"Someone registered at {current_app.config['SITE_NAME']} with your address",
+        new_username=new_account.username, login_url=absolute_url("/login"),
+        reset_url=absolute_url("/reset-password"),
+    )  # fmt: skip
+
+
 def user_for_confirmation(token: str) -> User:
     """The account a confirmation link is for; Invalid when forged, expired or out of date."""
     try:

@@ -32,3 +32,23 @@ def send_digests_command() -> None:
     mailed = services.send_digests()
     _deliver()
     click.echo(f"Queued {mailed} digest(s); {mail.pending_count()} waiting in the outbox.")
+
+
+@bp.cli.command("prune")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None,
+    help="Keep read notifications this many days (default: NOTIFICATION_RETENTION_DAYS, 90).",
+)  # fmt: skip
+def prune_command(days: int | None) -> None:
+    """Delete read notifications older than the retention period (run daily). Unread ones stay."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from forum.db import utcnow
+    from forum.extensions import db
+
+    keep = days if days is not None else int(current_app.config["NOTIFICATION_RETENTION_DAYS"])
+    removed = services.prune_read(utcnow() - timedelta(days=keep))
+    db.session.commit()
+    click.echo(f"Deleted {removed} read notification(s) older than {keep} day(s).")

@@ -7,6 +7,7 @@ more by the XML template, so a title holding `<script>` stays text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -165,9 +166,14 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
+# Characters XML 1.0 does not allow, even escaped: one (U+0001) in a title made every feed
+# that listed it unreadable (issue #21). Titles and names are cleaned on input too.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def render_feed(title: str, page_path: str, feed_path: str, entries: list[Entry]) -> str:
     updated = max((entry.updated for entry in entries), default=None) or utcnow()
-    return render_template(
+    xml = render_template(
         "notifications/feed.xml",
         feed_title=f"{title} · {current_app.config['SITE_NAME']}",
         feed_id=absolute_url(feed_path),
@@ -176,3 +182,4 @@ def render_feed(title: str, page_path: str, feed_path: str, entries: list[Entry]
         updated=updated,
         entries=entries,
     )
+    return _NOT_XML.sub("\ufffd", xml)

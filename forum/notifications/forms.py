@@ -15,6 +15,8 @@ LEVEL_CHOICES = [
     SelectChoice("watching", "Watching: every new post"),
     SelectChoice("normal", "Normal: only what is about me (mentions, quotes)"),
     SelectChoice("muted", "Muted: nothing at all"),
+    # Threads only (issue #17): what "I'm affected too" chooses.
+    SelectChoice("affected", "Affected: only when it is solved, acknowledged, worked around or fixed"),
 ]
 
 

@@ -56,9 +56,28 @@ def on_moderation_action(sender: User | None, *, entry: Any, affected_user: User
         services.withdraw_for_post(post)  # hidden or deleted: notices about it go from bells
     if affected_user is None or (sender is not None and sender.id == affected_user.id):
         return
+    if entry.action in TOLD_ELSEWHERE or str(entry.action).startswith("lifted "):
+        return  # the member hears of these in their own words (a notice, an idea's status)
     action = str(entry.action).replace("_", " ")
     detail = action + (f". Reason: {entry.reason}" if entry.reason else ".")
     services.notify(affected_user, "moderation", actor=None, thread=thread, post=post, detail=detail)
+
+
+# Audit actions whose member is told by a friendlier notification of their own: sanctions come
+# with a moderators' notice (on_notice_sent), an idea's status with on_idea_status_changed.
+TOLD_ELSEWHERE = {"warned user", "silenced user", "suspended user", "set idea status"}
+
+
+def on_notice_sent(sender: Any, *, user: User, notice: Any, **_: Any) -> None:
+    """Moderators' notices also land in the notifications inbox (/me/notices keeps the history)."""
+    services.notify(user, "notice", detail=str(notice.message))
+
+
+def on_idea_status_changed(
+    sender: User, *, thread: Thread, old_label: str, new_label: str, note: str, voter_ids: list[int], **_: Any
+) -> None:
+    """The idea's author and voters hear of a new status in plain words (issue #15)."""
+    services.notify_idea_status(thread, new_label=new_label, note=note, voter_ids=voter_ids, actor=sender)
 
 
 def on_badge_expiring(sender: Any, *, user: User, badge: Any, expires_at: datetime, **_: Any) -> None:
@@ -84,6 +103,8 @@ RECEIVERS = (
     (events.wiki_page_edited, on_wiki_page_edited),
     (events.moderation_action, on_moderation_action),
     (events.badge_expiring, on_badge_expiring),
+    (events.notice_sent, on_notice_sent),
+    (events.idea_status_changed, on_idea_status_changed),
 )
 
 

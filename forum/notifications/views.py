@@ -31,6 +31,7 @@ CONFIG_DEFAULTS = {
     "NOTIFICATION_DRAIN_AFTER_REQUEST": True,  # also drain after POST requests (cron does the rest)
     "NOTIFICATION_DRAIN_INTERVAL": 60,
     "CONFIRM_EMAIL_MAX_AGE": 3 * 86400,
+    "NOTIFICATION_RETENTION_DAYS": 90,  # `flask notifications prune` deletes read ones older than this
 }
 RESET_SENT = "If an account exists for that address, we have sent it a link to reset the password."
 
@@ -55,6 +56,8 @@ def _register_drain(app: Flask) -> None:
     @app.after_request
     def drain_notifications(response: Response) -> Response:
         if request.method != "POST" or not app.config["NOTIFICATION_DRAIN_AFTER_REQUEST"]:
+            return response
+        if app.config.get("JOBS_MODE", "inline") != "inline":  # the periodic job mails batches
             return response
         if time.monotonic() - state["last"] < float(app.config["NOTIFICATION_DRAIN_INTERVAL"]):
             return response
@@ -85,12 +88,20 @@ def _page() -> int:
 @login_required
 def index() -> ResponseReturnValue:
     page = _page()
-    total = services.count_notifications(current_user)
+    items, total = services.list_notifications(current_user, page)
     page_count = max(1, -(-total // services.PER_PAGE))
     if page > page_count:
         abort(404, description=f"There is no page {page}.")
-    items = services.list_notifications(current_user, page)
     return render_template("notifications/index.html", items=items, page=page, page_count=page_count)
+
+
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
+@login_required
+def open_notification(notification_id: int) -> ResponseReturnValue:
+    """Mark it read and go where it leads (for notifications a visit does not read)."""
+    url = services.open_notification(notification_id, actor=current_user)
+    db.session.commit()
+    return redirect(url)
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
@@ -188,7 +199,7 @@ def resend_confirmation() -> ResponseReturnValue:
     else:
         accounts.queue_confirmation_mail(current_user)
         db.session.commit()
-        flash(f"We sent a new confirmation link to {current_user.email}.", "success")
+        flash(f"We sent a new confirmation link to {current_user.address_to_confirm}.", "success")
     return redirect(_back())
 
 

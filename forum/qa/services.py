@@ -128,6 +128,9 @@ def solution_post(thread: Thread, posts: Iterable[Post] = ()) -> Post | None:
     """The accepted reply with its author (taken from `posts` when it is among them)."""
     if thread.solution_post_id is None:
         return None
+    loaded = thread.__dict__.get("loaded_solution")  # came with the page's posts (boards.thread_posts)
+    if loaded is not None:
+        return loaded
     for post in posts:
         if post.id == thread.solution_post_id:
             return post
@@ -269,7 +272,8 @@ def question_threads(kind: str, page: int, per_page: int, board: Board | None = 
 
 
 def expected_counters() -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
-    """From the rows: helpful votes per post, and (solutions, reputation) per user."""
+    """From the rows: helpful votes per post, and (solutions, reputation) per user. Votes that
+    were imported as a number without their voters (Post.helpful_carried) count too."""
     helpful = dict(
         db.session.execute(select(HelpfulVote.post_id, func.count()).group_by(HelpfulVote.post_id)).all()
     )
@@ -281,6 +285,12 @@ def expected_counters() -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
             .group_by(Post.author_id)
         ).all()
     )
+    for post_id, author_id, deleted_at, carried in db.session.execute(
+        select(Post.id, Post.author_id, Post.deleted_at, Post.helpful_carried).where(Post.helpful_carried > 0)
+    ):
+        helpful[post_id] = helpful.get(post_id, 0) + carried
+        if deleted_at is None:
+            earned[author_id] = earned.get(author_id, 0) + carried
     solutions = dict(
         db.session.execute(
             select(Post.author_id, func.count())

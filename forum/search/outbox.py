@@ -20,9 +20,10 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context
 from sqlalchemy import delete, event, func, insert, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
-from forum.boards.models import Post, Thread
+from forum.auth.models import User
+from forum.boards.models import Board, Post, Thread
 from forum.db import utcnow
 from forum.extensions import db
 from forum.search import documents
@@ -76,6 +77,11 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     # A new thread's opening post is recorded on its own; the thread row adds nothing then.
     new_threads = {obj.id for obj in session.new if isinstance(obj, Thread)}
     entries -= {("thread", thread_id) for thread_id in new_threads}
+    entries |= _renamed_entries(session)
+    _record(session, entries)
+
+
+def _record(session: Session, entries: set[tuple[str, int]]) -> None:
     if not entries:
         return
     now = utcnow()
@@ -84,6 +90,60 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         [{"kind": kind, "object_id": object_id, "created_at": now} for kind, object_id in sorted(entries)],
     )
     session.info["search_outbox"] = True
+
+
+def _renamed_entries(session: Session) -> set[tuple[str, int]]:
+    """A board's new slug (`#board`) or a member's new name (`@name`) is in every document of
+    theirs: their threads and posts go through the outbox too (rare, so a SELECT of ids is fine)."""
+    found: set[tuple[str, int]] = set()
+    for obj in session.dirty:
+        if isinstance(obj, Board) and _changed(obj, ("slug",)):
+            found |= {
+                ("thread", i) for i in session.scalars(select(Thread.id).where(Thread.board_id == obj.id))
+            }
+            found |= {
+                ("wiki", i) for i in session.scalars(select(WikiPage.id).where(WikiPage.board_id == obj.id))
+            }
+        elif isinstance(obj, User) and _changed(obj, ("username",)):
+            found |= {("post", i) for i in session.scalars(select(Post.id).where(Post.author_id == obj.id))}
+            found |= {
+                ("wiki", i)
+                for i in session.scalars(
+                    select(WikiPage.id)
+                    .join(WikiRevision, WikiRevision.id == WikiPage.current_revision_id)
+                    .where(WikiRevision.author_id == obj.id)
+                )
+            }
+    return found
+
+
+# Bulk UPDATEs (`session.execute(update(Thread)...)`) bypass the flush, so the after_flush
+# hook never sees them: the Q&A solution is a compare-and-set UPDATE, and `status:solved`
+# missed every thread solved since the last reindex (issue #13). This hook records the rows
+# such a statement may change, when it sets a column the index holds.
+_BULK_WATCHED = {"posts": ("post", POST_FIELDS), "threads": ("thread", THREAD_FIELDS),
+                 "wiki_pages": ("wiki", WIKI_FIELDS)}  # fmt: skip
+
+
+def _before_bulk_update(state: ORMExecuteState) -> None:
+    if not state.is_update or state.bind_mapper is None:
+        return
+    mapper = state.bind_mapper
+    watched = _BULK_WATCHED.get(mapper.local_table.name)
+    if watched is None:
+        return
+    kind, fields = watched
+    statement = state.statement
+    values = getattr(statement, "_values", None) or {}
+    names = {getattr(key, "key", key) for key in values}
+    if not names & set(fields):
+        return
+    key = mapper.primary_key[0]
+    query = select(key)
+    if statement.whereclause is not None:
+        query = query.where(statement.whereclause)
+    ids = set(state.session.scalars(query))
+    _record(state.session, {(kind, object_id) for object_id in ids})
 
 
 def _after_commit(session: Session) -> None:
@@ -115,6 +175,7 @@ def install_hooks(app: Flask) -> None:
     app.config.setdefault("SEARCH_LOCK_WAIT", 2.0)
     if not _hooks_installed:
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _before_bulk_update)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
         _hooks_installed = True

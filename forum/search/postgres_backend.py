@@ -146,6 +146,8 @@ def _filters(parsed: ParsedQuery) -> list[object]:
         conditions.append(and_(doc.kind == "post", doc.solved.is_(parsed.status == "solved")))
     if parsed.employee:
         conditions.append(doc.employee.is_(True))
+    if parsed.thread_ids is not None:  # problem details (issue #17)
+        conditions.append(doc.thread_id.in_(sorted(parsed.thread_ids)))
     if parsed.after:
         conditions.append(doc.created_at >= datetime.combine(parsed.after, dtime.min, tzinfo=UTC))
     if parsed.before:

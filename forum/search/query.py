@@ -15,6 +15,8 @@ from datetime import date
 _TOKEN = re.compile(r'-?"[^"]*(?:"|$)|\S+')
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,30}$")
+_DETAIL = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_FILTER_NAMES = ("in", "is", "status", "before", "after", "order")
 MAX_CLAUSES = 12  # longer queries are cut, so a pasted essay cannot make a slow query
 
 
@@ -39,6 +41,10 @@ class ParsedQuery:
     after: date | None = None
     order: str = "relevance"  # "relevance" | "latest"
     notes: list[str] = field(default_factory=list)
+    # Problem details (issue #17): model:hub-4 pairs as typed, and the threads that have them
+    # all (set by forum.known.search.resolve_details; None: no such filter).
+    details: list[tuple[str, str]] = field(default_factory=list)
+    thread_ids: frozenset[int] | None = None
 
     @property
     def has_text(self) -> bool:
@@ -46,7 +52,8 @@ class ParsedQuery:
 
     @property
     def has_filters(self) -> bool:
-        return any((self.author, self.board, self.status, self.employee, self.wiki, self.before, self.after))
+        return any((self.author, self.board, self.status, self.employee, self.wiki, self.before, self.after,
+                    self.thread_ids is not None))  # fmt: skip
 
     @property
     def is_empty(self) -> bool:
@@ -102,7 +109,12 @@ def parse(text: str) -> ParsedQuery:
                 continue
             if ":" in body and not negated and not body.startswith(("http:", "https:")):
                 name = body.split(":", 1)[0]
-                if name.isalpha() and name.lower() in ("in", "is", "status", "before", "after", "order"):
+                value = body.split(":", 1)[1]
+                if _DETAIL.match(name) and value and name not in _FILTER_NAMES:
+                    query.details.append((name, value))  # checked against the boards' fields later
+                    pending_or = False
+                    continue
+                if name.isalpha() and name.lower() in _FILTER_NAMES:
                     query.notes.append(f"“{body}” is not a filter we know, so it was searched as words.")
                 elif name.isalpha():
                     query.notes.append(

@@ -255,7 +255,7 @@ def apply_changes(
 ) -> None:
     """Remove, then (re)add, in one commit. The caller holds the drain lock."""
     ix = open_index()
-    writer = ix.writer(timeout=10.0)
+    writer = ix.writer(timeout=10.0, limitmb=8)
     try:
         for thread_id in removed_threads:
             writer.delete_by_term("thread_id", str(thread_id))
@@ -364,6 +364,9 @@ def build_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
         filters.append(wq.Term("solved", parsed.status == "solved"))
     if parsed.employee:
         filters.append(wq.Term("employee", True))
+    if parsed.thread_ids is not None:  # problem details (issue #17)
+        threads = [wq.Term("thread_id", str(thread_id)) for thread_id in sorted(parsed.thread_ids)]
+        filters.append(wq.Or(threads) if threads else wq.NullQuery)
     if parsed.after or parsed.before:
         start = datetime.combine(parsed.after, dtime.min) if parsed.after else None
         end = (
@@ -394,6 +397,10 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     if text_query is None:
         return Hits(total=0)
     searcher = _searcher()
+    if searcher.doc_count() == 0:
+        # An empty index (a fresh forum, or one being rebuilt) matches nothing; BM25's idf
+        # would divide by its zero documents (issue #13: a 500 "math domain error").
+        return Hits(total=0)
     wanted = page * per_page
     limit = max(wanted * 3, 60)
     # No terms=True: recording matched terms turns off Whoosh's block skipping, so every

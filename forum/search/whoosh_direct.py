@@ -264,7 +264,7 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
 
 def matches(searcher: Searcher, parsed: ParsedQuery, title_boost: float, k1: float) -> Matches | None:
     """The documents matching the query, scored; None when this path cannot handle it."""
-    if not parsed.clauses:
+    if not parsed.clauses or parsed.thread_ids is not None:  # a thread list: the generic path
         return None
     fields = TITLE_FIELDS if parsed.in_title else TEXT_FIELDS
     try:

@@ -259,7 +259,7 @@ def bounded_matches(
 ) -> BoundedMatches | None:
     """The query's matches for a top list read in contribution order; None when the query
     needs another path (phrases, date order) or its posting lists are short."""
-    if not parsed.clauses or parsed.order == "latest":
+    if not parsed.clauses or parsed.order == "latest" or parsed.thread_ids is not None:
         return None
     if any(term.phrase for clause in parsed.clauses for term in clause):
         return None

@@ -26,6 +26,7 @@ from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.moderation import audit
 from forum.moderation.models import AuditEntry
+from forum.text import clean_line
 from forum.wiki import permissions
 from forum.wiki.links import SLUG_PATTERN, Link, linked_slugs, mark_missing_links, render_wikitext, slugify
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
@@ -52,7 +53,9 @@ class EditConflict(Conflict):
 
 def check_title(title: str | None) -> tuple[str, str]:
     """A clean title and its slug, or Invalid on the title field."""
-    title = " ".join((title or "").split())
+    if "\x00" in (title or ""):
+        raise Invalid("The title contains a NUL character, which cannot be saved.", "title")
+    title = clean_line(title or "")
     if not title:
         raise Invalid("A page needs a title.", "title")
     if len(title) > MAX_TITLE_LENGTH:

@@ -117,7 +117,7 @@ def page(browser: Any, page_problems: PageProblems) -> Iterator[Any]:
     """A fresh browser context (own cookies) and page; fails on dialogs and console errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)  # a shared 2-core machine can be slow; a real failure still fails
     page_problems.attach(page)
     yield page
     context.close()

@@ -61,6 +61,7 @@ def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_pro
     page.locator(".post").first.get_by_role("button", name="Delete").click()
     assert page.get_by_text("Deleted by its author").is_visible()
 
-    # Log out with the header button (a POST form).
+    # Log out from the account menu in the header (a POST form).
+    page.locator("summary[aria-label^='Menu for']").click()
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("link", name="Log in").is_visible()

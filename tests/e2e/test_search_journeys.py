@@ -123,7 +123,7 @@ def test_similar_threads_appear_while_typing_solved_first(live_server, page, hel
     link.wait_for()
     link.click()
     page.wait_for_url("**/t/**")
-    assert page.get_by_role("heading", level=1).inner_text().endswith(SOLVED_TITLE)
+    assert SOLVED_TITLE in page.get_by_role("heading", level=1).inner_text()
 
 
 def test_typing_fast_sends_few_requests_one_at_a_time(live_server, page, helpdesk, app):
@@ -211,6 +211,6 @@ def test_preview_lists_similar_threads_without_javascript(live_server, browser, 
 
     links.first.click()
     page.wait_for_url("**/t/**")
-    assert page.get_by_role("heading", level=1).inner_text().endswith(SOLVED_TITLE)
+    assert SOLVED_TITLE in page.get_by_role("heading", level=1).inner_text()
     context.close()
     assert problems == []
