@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app forum
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench bench-s bench-l bench-compare clean browser nginx lighthouse screenshots
+.PHONY: run test test-fast lint bench bench-s bench-l bench-compare clean browser nginx lighthouse screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,12 +56,24 @@ $(CHECKS): tools/checks/package.json tools/checks/package-lock.json
 	  (cd tools/checks && npm ci --no-audit --no-fund --silent) && touch $@; \
 	else echo "no npm: the page checks (tests/e2e/test_page_checks.py) will skip"; fi
 
+
+# Tests run in parallel processes (pytest-xdist; TEST_WORKERS=1 for one process), each with its
+# own PostgreSQL database, SQLite files, search indexes, servers on free ports and browser.
+# A file's tests stay in one process, so fixtures shared within a file are built once.
+TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist loadfile
+
 test: $(VENV)/.installed-test browser nginx $(CHECKS)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# The quick inner loop: SQLite only, no browser journeys and no multi-process servers.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(XDIST) -m "not e2e and not slow and not postgres" -k "not postgresql" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check forum tests bench
 	$(BIN)/ruff format --check forum tests bench
+	$(BIN)/lint-imports
 
 $(VENV)/.installed-bench: $(VENV)/.installed-test setup.cfg
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -21,6 +21,13 @@ class ConfigurationError(RuntimeError):
     """The app refuses to start with this configuration."""
 
 
+FEATURES = (
+    "auth", "boards", "admin", "demo", "badges", "wiki", "exchange",
+    "qa", "ideas", "mail", "jobs", "notifications", "follow", "moderation", "search",
+    "counters", "look", "lifeboat", "known",
+)  # fmt: skip
+CORE_FEATURES = ("auth", "boards", "look")  # look: the icons and helpers every template uses
+
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",  # "production" turns on the start-up checks below
     "SITE_NAME": "Roundabout",
@@ -57,11 +64,20 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_SWALLOW_ERRORS": True,
     # A Redis that does not answer costs a request half a second, not a hang.
     "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    # The named limits of forum.limits, which the routes carry.
+    "RATELIMIT_LOGIN": "10 per minute;30 per hour",  # per IP
+    "RATELIMIT_REGISTER": "5 per hour",  # per IP
+    "RATELIMIT_POSTING": "6 per minute;60 per hour",  # per member
+    # Edits and wiki pages, previews included: each renders Markdown (issue #21).
+    "RATELIMIT_EDITING": "20 per minute;200 per hour",  # per member
     "WORKERS": 1,  # how many processes serve the app (the memory:// limiter needs exactly 1)
     "COMPANY_NAME": "the company",
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
     "SEARCH_INDEX_PROCS": min(2, os.cpu_count() or 1),  # processes for `flask search reindex` (Whoosh)
+    # The feature packages create_app plugs in, in this order, each through its init_app
+    # (docs/ARCHITECTURE.md). auth, boards and look are the core; the others can be left out.
+    "FEATURES": FEATURES,
 }
 
 
@@ -87,7 +103,22 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config["SEARCH_INDEX_DIR"]:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     _cookie_settings(app)
+    _check_features(app)
     check_config(app)
+
+
+def _check_features(app: Flask) -> None:
+    features = app.config["FEATURES"]
+    if isinstance(features, str):  # FORUM_FEATURES="auth boards qa"
+        features = app.config["FEATURES"] = tuple(features.replace(",", " ").split())
+    unknown = [name for name in features if name not in FEATURES]
+    if unknown:
+        raise ConfigurationError(
+            f"FEATURES: no feature {', '.join(unknown)}; the features are {', '.join(FEATURES)}."
+        )
+    missing = [name for name in CORE_FEATURES if name not in features]
+    if missing:
+        raise ConfigurationError(f"FEATURES must include the core: {', '.join(missing)}.")
 
 
 def default_base_url() -> str:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import Blueprint, current_app
+from flask import Blueprint, Flask, current_app
 from sqlalchemy import select
 
 from forum.auth import services as accounts
@@ -25,6 +25,12 @@ from forum.known import fields
 from forum.known import services as known
 
 bp = Blueprint("demo", __name__, cli_group="demo")
+
+
+def init_app(app: Flask) -> None:
+    """The `flask demo seed` command."""
+    app.register_blueprint(bp)
+
 
 BOARDS = [
     ("Broadband", "broadband", "Connection drops, speeds, routers and outages.", "questions"),

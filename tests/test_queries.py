@@ -13,8 +13,12 @@ MAX_QUERIES = 8
 
 
 @pytest.fixture
-def busy_forum(app):
-    """Hundreds of threads and posts by many authors across several boards."""
+def busy_forum(shared_data):
+    """Hundreds of threads and posts by many authors across several boards (built once per backend)."""
+    return shared_data("busy forum", _build_busy_forum)
+
+
+def _build_busy_forum():
     authors = [
         accounts.register_user(f"author{i}", f"author{i}@example.org", "correct horse battery staple")
         for i in range(25)

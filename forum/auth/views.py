@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,7 +14,9 @@ from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db, login_manager
+from forum.limits import rate_limited
 from forum.notifications.accounts import queue_confirmation_mail, queue_registration_attempt_mail
+from forum.web import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -24,19 +24,6 @@ bp = Blueprint("auth", __name__)
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     return services.load_session_user(token)
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go to after login; anything pointing off-site becomes `default`."""
-    if not target:
-        return default
-    target = target.strip()
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def _log_in(user: User, remember: bool) -> None:
@@ -48,6 +35,7 @@ def _log_in(user: User, remember: bool) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limited("register")
 def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect("/")
@@ -80,6 +68,7 @@ def register() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limited("login")
 def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))

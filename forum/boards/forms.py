@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import BooleanField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from forum.boards.kinds import board_kinds
 from forum.forms import ForumForm
 from forum.markup import MAX_BODY_LENGTH
 
@@ -62,14 +64,9 @@ class BoardForm(ForumForm):
         description="Lowercase letters, digits and dashes: the board lives at /b/<address>. Leave empty to derive it from the name.",
     )  # fmt: skip
     description = TextAreaField("Description", validators=[Length(max=1000)])
-    kind = SelectField(
-        "Kind",
-        choices=[
-            SelectChoice("questions", "Questions (threads can be marked solved)"),
-            SelectChoice("discussion", "Discussion"),
-            SelectChoice("ideas", "Ideas (members vote)"),
-            SelectChoice("announcements", "Announcements (only moderators start threads)"),
-        ],
-        validate_choice=True,
-    )
+    kind = SelectField("Kind", validate_choice=True)  # the kinds the features registered
     submit = SubmitField("Save board")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [SelectChoice(kind.name, kind.label) for kind in board_kinds()]

@@ -6,30 +6,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from forum import pages
 from forum.badges.models import EmployeeBadge
 from forum.badges.permissions import active_badge
 from forum.boards import services
 from forum.boards.forms import EditPostForm, ReplyForm, ThreadForm
+from forum.boards.kinds import board_kind
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE, Post, Thread
 from forum.boards.permissions import can_edit_post, can_start_thread, thread_viewer
 from forum.errors import ServiceError
 from forum.extensions import db
 from forum.follow import services as follow
 from forum.follow import views as follow_views
+from forum.limits import rate_limited
+from forum.web import page_number
 
 bp = Blueprint("boards", __name__)
-
-
-def page_number(page_count: int) -> int:
-    """The ?page= argument, checked against the number of pages (400 or 404 otherwise)."""
-    raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        abort(400, description="The page number must be a whole number, like ?page=2.")
-    page = int(raw)
-    if page < 1 or page > page_count:
-        pages = "page" if page_count == 1 else "pages"
-        abort(404, description=f"There is no page {page}: there are {page_count} {pages}.")
-    return page
 
 
 def _chosen_badge(form: ThreadForm | ReplyForm) -> EmployeeBadge | None:
@@ -45,15 +37,13 @@ def index() -> ResponseReturnValue:
 @bp.route("/b/<slug>")
 def board(slug: str) -> ResponseReturnValue:
     board = services.get_board(slug)
-    # -- qa --: ideas boards list ideas by votes; question boards filter unsolved/unanswered.
-    if board.kind == "ideas":
-        from forum.ideas.views import idea_board
-
-        return idea_board(board)
+    kind = board_kind(board.kind)  # registered by the feature that owns the kind (forum.boards.kinds)
+    if kind is not None and kind.page is not None:
+        response = kind.page(board)
+        if response is not None:
+            return response
     if "filter" in request.args:
-        from forum.qa.views import filtered_board
-
-        return filtered_board(board)
+        abort(404, description="Threads on this board cannot be filtered.")
     if set(request.args) - {"page"}:
         # -- known --: ?model=hub-4 narrows a board by its problem details (issue #17).
         from forum.known.views import filtered_board as by_problem_details
@@ -70,6 +60,7 @@ def board(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/b/<slug>/new", methods=["GET", "POST"])
+@rate_limited("posting")
 @login_required
 def new_thread(slug: str) -> ResponseReturnValue:
     board = services.get_board(slug)
@@ -180,8 +171,8 @@ def thread_page(
         form=form or ReplyForm(),
         viewer=thread_viewer(current_user, thread),
         first_unread=first_unread,
-        solution=thread.loaded_solution,
         composer=composer,
+        features=pages.load("thread", thread=thread, posts=posts, viewer=current_user),
     )
     if current_user.is_authenticated:
         db.session.commit()  # the visit (and a preview's draft), after rendering: a commit expires what the page reads
@@ -189,6 +180,7 @@ def thread_page(
 
 
 @bp.route("/t/<int:thread_id>/reply", methods=["POST"])
+@rate_limited("posting")
 @login_required
 def reply(thread_id: int) -> ResponseReturnValue:
     thread = services.get_thread(thread_id, viewer=current_user)
@@ -244,6 +236,7 @@ def post(post_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@rate_limited("editing")
 @login_required
 def edit_post(post_id: int) -> ResponseReturnValue:
     post = services.get_post(post_id, viewer=current_user)

@@ -9,15 +9,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from forum.auth.views import safe_next
 from forum.boards import services as boards
 from forum.boards.models import THREADS_PER_PAGE, Board, Thread
-from forum.boards.views import page_number
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db
 from forum.ideas import permissions, services
 from forum.ideas.forms import IdeaStatusForm
 from forum.ideas.models import IDEA_STATUSES
+from forum.web import page_number, safe_next
 
 bp = Blueprint("ideas", __name__)
 

@@ -7,8 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Blueprints, CLI, Jinja globals, signal receivers and the hourly figures job."""
-    from forum import events
+    """Blueprints, CLI, Jinja globals, signal receivers, the hourly figures job and page slots."""
+    from forum import events, pages
     from forum.known import services
     from forum.known.cli import bp as cli_bp
     from forum.known.views import bp, register_templating
@@ -19,3 +19,7 @@ def init_app(app: Flask) -> None:
     events.threads_combined.connect(services.on_threads_combined)
     events.solution_marked.connect(services.on_solution_marked)
     from forum.known import jobs  # noqa: F401  (registers the hourly figures job)
+
+    pages.fill_slot(app, "thread.header", "known/_thread_header.html", order=95)
+    pages.fill_slot(app, "board.filters", "known/_board_filters.html", order=70)
+    pages.fill_slot(app, "thread_row.after_title", "known/_row_affected.html", macro="row_affected")

@@ -225,7 +225,7 @@ def filtered_board(board: Board) -> ResponseReturnValue | None:
     pairs = fields.filters_from_args(board_fields, request.args)
     if not pairs:
         return None
-    from forum.boards.views import page_number
+    from forum.web import page_number
 
     conditions = [Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
     conditions += fields.thread_filter_clause(pairs)

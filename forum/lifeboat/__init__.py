@@ -18,6 +18,7 @@ from forum.exchange.fields import parse_time
 
 def init_app(app: Flask) -> None:
     """Record types, redirects of old addresses, the `flask lifeboat` commands and the attribution."""
+    from forum import pages
     from forum.exchange.records import FINALIZERS, RECORD_TYPES, RecordType
     from forum.lifeboat import cli  # noqa: F401  (registers the commands on bp)
     from forum.lifeboat import records as r
@@ -37,6 +38,8 @@ def init_app(app: Flask) -> None:
         finish.append(r.queue_imported_for_search)
     app.register_blueprint(bp)
     app.jinja_env.globals["post_origin"] = post_origin
+    pages.fill_slot(app, "post.author", "lifeboat/_post_origin.html", macro="imported_mark", order=5)
+    pages.fill_slot(app, "post.after_body", "lifeboat/_post_origin.html", macro="origin_line")
 
 
 def post_origin(post: Any) -> dict[str, Any] | None:

@@ -16,12 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "NEW_ACCOUNT_MAX_MENTIONS": 2,
     "NEW_ACCOUNT_THREAD_INTERVAL": 120,  # seconds
     "NEW_ACCOUNT_REPLY_INTERVAL": 30,
-    "RATELIMIT_LOGIN": "10 per minute;30 per hour",  # per IP
     "RATELIMIT_LOGIN_ACCOUNT": "5 per 15 minutes",  # failures per account, across IPs
-    "RATELIMIT_REGISTER": "5 per hour",  # per IP
-    "RATELIMIT_POSTING": "6 per minute;60 per hour",  # per member
-    # Edits and wiki pages, previews included: each renders Markdown (issue #21).
-    "RATELIMIT_EDITING": "20 per minute;200 per hour",  # per member
 }
 
 
@@ -59,3 +54,7 @@ def init_app(app: Flask) -> None:
     from forum.moderation.flags import can_flag, open_queue_count
 
     app.jinja_env.globals.update(can_flag=can_flag, review_pending_count=open_queue_count)
+    from forum import pages
+
+    pages.fill_slot(app, "thread.header", "moderation/_thread_tools.html", order=90)
+    pages.fill_slot(app, "post.actions", "moderation/_post_tools.html", macro="post_tools", order=90)

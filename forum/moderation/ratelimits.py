@@ -1,7 +1,7 @@
-"""Rate limits (Flask-Limiter): logins per IP and per account, registrations per IP, posting
-and editing (previews included, wiki pages too) per user.
+"""The login throttle per account (Flask-Limiter's storage), beside the route limits.
 
-Per-IP and per-user limits are Flask-Limiter decorations on the existing views. The
+Logins per IP, registrations per IP, posting and editing (previews included, wiki pages
+too) per user are named limits that the routes carry (forum.limits). The
 per-account login limit counts only failures, across every IP, so one attacker with many
 addresses cannot guess one member's password; while an account is throttled even the
 right password is refused (otherwise the throttle would tell a guesser when they hit it).
@@ -16,8 +16,6 @@ import math
 import time
 
 from flask import Flask, Response, current_app, request
-from flask_limiter.util import get_remote_address
-from flask_login import current_user
 from limits import parse
 
 from forum.errors import error_response
@@ -28,82 +26,7 @@ def _config(name: str) -> str:
     return str(current_app.config[name])
 
 
-def _user_key() -> str:
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return get_remote_address()
-
-
 log = logging.getLogger(__name__)
-
-_SLOW_DOWN = "Too many attempts from your network. Please wait a little and try again."
-
-
-def _wrap(view):  # noqa: ANN001, ANN202
-    from forum.auth import views as auth_views
-    from forum.boards import views as board_views
-    from forum.wiki import views as wiki_views
-
-    editing = limiter.limit(
-        lambda: _config("RATELIMIT_EDITING"),
-        key_func=_user_key,
-        methods=["POST"],
-        error_message="You are editing or previewing very fast; please wait a minute and try again.",
-    )
-    limits = {
-        auth_views.login: limiter.limit(
-            lambda: _config("RATELIMIT_LOGIN"), methods=["POST"], error_message=_SLOW_DOWN
-        ),
-        # Only registrations that were not turned back count: a form sent back with its
-        # errors (422) is a person correcting a typo, not a new account.
-        auth_views.register: limiter.limit(
-            lambda: _config("RATELIMIT_REGISTER"),
-            methods=["POST"],
-            error_message=_SLOW_DOWN,
-            deduct_when=lambda response: response.status_code != 422,
-        ),
-        board_views.reply: limiter.limit(
-            lambda: _config("RATELIMIT_POSTING"),
-            key_func=_user_key,
-            methods=["POST"],
-            error_message="You are posting very fast; please wait a minute and try again.",
-        ),  # fmt: skip
-        board_views.new_thread: limiter.limit(
-            lambda: _config("RATELIMIT_POSTING"),
-            key_func=_user_key,
-            methods=["POST"],
-            error_message="You are posting very fast; please wait a minute and try again.",
-        ),  # fmt: skip
-        board_views.edit_post: editing,
-        wiki_views.new_page: editing,
-        wiki_views.edit_page: editing,
-        wiki_views.promote: editing,
-    }
-    return limits[view](view)
-
-
-_WRAPPED: dict[str, object] = {}
-
-
-def _limited_views() -> dict[str, object]:
-    """Decorate once per process: Flask-Limiter keeps decorated limits on its (global) instance."""
-    if not _WRAPPED:
-        from forum.auth import views as auth_views
-        from forum.boards import views as board_views
-        from forum.wiki import views as wiki_views
-
-        for endpoint, view in (
-            ("auth.login", auth_views.login),
-            ("auth.register", auth_views.register),
-            ("boards.reply", board_views.reply),
-            ("boards.new_thread", board_views.new_thread),
-            ("boards.edit_post", board_views.edit_post),
-            ("wiki.new_page", wiki_views.new_page),
-            ("wiki.edit_page", wiki_views.edit_page),
-            ("wiki.promote", wiki_views.promote),
-        ):
-            _WRAPPED[endpoint] = _wrap(view)
-    return _WRAPPED
 
 
 def _account_key() -> str | None:
@@ -135,7 +58,7 @@ def too_many_response(message: str, retry_after: int) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.view_functions.update(_limited_views())
+    """The per-account login throttle (the per-IP and per-user limits: forum.limits, at the routes)."""
 
     @app.before_request
     def throttle_account_logins() -> Response | None:

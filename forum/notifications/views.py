@@ -207,7 +207,7 @@ def _back() -> str:
     """The local page the button was pressed on (from Referer), else the front page."""
     from urllib.parse import urlsplit
 
-    from forum.auth.views import safe_next
+    from forum.web import safe_next
 
     parts = urlsplit(request.referrer or "")
     if parts.netloc != request.host:

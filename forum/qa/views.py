@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.boards import services as boards
 from forum.boards.models import THREADS_PER_PAGE, Board, Post, Thread
-from forum.boards.views import page_number
 from forum.errors import wants_json
 from forum.extensions import db
 from forum.qa import permissions, services
+from forum.web import page_number
 
 bp = Blueprint("qa", __name__)
 log = logging.getLogger(__name__)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from forum.boards.models import Board
-from forum.boards.views import page_number
 from forum.errors import Conflict, ServiceError
 from forum.extensions import db
+from forum.limits import rate_limited
+from forum.web import page_number
 from forum.wiki import permissions, services
 from forum.wiki.diff import word_diff
 from forum.wiki.forms import PageForm, ReasonForm, RenameForm, RevertForm
@@ -105,6 +106,7 @@ def changes() -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@rate_limited("editing")
 @login_required
 def new_page() -> ResponseReturnValue:
     services.check_can_edit(current_user)
@@ -139,6 +141,7 @@ def new_page() -> ResponseReturnValue:
 
 
 @bp.route("/promote/<int:thread_id>", methods=["GET", "POST"])
+@rate_limited("editing")
 @login_required
 def promote(thread_id: int) -> ResponseReturnValue:
     post_id = _int_arg("post")
@@ -210,6 +213,7 @@ def links(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
+@rate_limited("editing")
 @login_required
 def edit_page(slug: str) -> ResponseReturnValue:
     page = services.get_page(slug, viewer=current_user)

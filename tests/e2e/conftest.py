@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +42,14 @@ def _chromium_reason() -> str | None:
 
 
 CHROMIUM_SKIP_REASON = _chromium_reason()
+E2E_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/e2e is an `e2e` test (make test-fast leaves them out), marked or not."""
+    for item in items:
+        if E2E_DIR in item.path.parents and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(params=["sqlite"])

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.factories import make_board, make_thread, make_user
+
+pytestmark = pytest.mark.e2e
 
 
 def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_problems):

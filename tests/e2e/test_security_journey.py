@@ -11,6 +11,8 @@ from tests.factories import PASSWORD, make_board, make_thread
 from tests.factories_moderation import make_member, make_moderator
 from tests.test_security_content import XSS_VECTORS
 
+pytestmark = pytest.mark.e2e
+
 # A 1x1 GIF answers for external hosts: there is no network here, and a failed image load is not XSS.
 PIXEL = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"

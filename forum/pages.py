@@ -1,0 +1,107 @@
+"""Page extension points: slots that features fill, and data loaders that run before a page.
+
+The thread and board pages belong to forum.boards, but other features add to them. Rather
+than the page's template naming their partials, each feature's `init_app` registers what it
+adds (docs/ARCHITECTURE.md lists the slots):
+
+    pages.fill_slot(app, "thread.after_opening_post", "qa/_solution_notice.html")
+    pages.fill_slot(app, "post.actions", "qa/_post_actions.html", macro="post_actions")
+    pages.add_loader(app, "thread", "qa", thread_state)
+
+A page slot is filled by templates, included with the page's context; a slot inside a loop
+(one per post, one per row) is filled by macros, called with fixed arguments, because a
+macro call costs far less than an include, which copies the whole context. A loader runs
+once per page with the page's objects and its result reaches the templates as
+`features.<name>`; loaders keep the page's statement count bounded (tests/test_queries.py).
+The registrations live on the app, so an app built without a feature has none of its parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+
+# Slot name -> where it is and what a filler receives (templates: the page's context).
+SLOTS: dict[str, str] = {
+    "thread.head": "thread page, in the document's <head>: feeds, alternates (templates)",
+    "thread.title": "thread page, after the title in its heading: marks like Solved (templates)",
+    "thread.meta": "thread page, on the line under the title, after the byline (templates)",
+    "thread.header": "thread page, in the header under the byline line: notices, tools (templates)",
+    "thread.before_posts": "thread page, between the header and the posts (templates)",
+    "thread.after_opening_post": "thread page, directly under the opening post (templates)",
+    "thread.after_posts": "thread page, after the posts and their pages, before the reply box (templates)",
+    "thread.sidebar": "thread page, a complementary aside after the posts (templates)",
+    "composer.fields": "new thread, reply and edit forms, after the body field (templates; `form`)",
+    "board.head": "board page, in the document's <head> (templates)",
+    "board.header": "board page, under the board's description (templates)",
+    "board.filters": "board page, above the thread list (templates)",
+    "post.author": "each post, in the author column (macro(post, features, viewer))",
+    "post.header": "each post, in its header after the time (macro(post, features, viewer))",
+    "post.after_body": "each post, under its body: attributions (macro(post, features, viewer))",
+    "post.actions": "each post, in its footer of actions (macro(post, features, viewer))",
+    "thread_row.marks": "each thread list row, the tags before the title (macro(thread))",
+    "thread_row.after_title": "each thread list row, the tags after the title (macro(thread))",
+}
+PAGES = ("thread", "board")
+
+
+@dataclass
+class Extensions:
+    """What the features registered on one app."""
+
+    slots: dict[str, list[tuple[int, str, str | None]]] = field(default_factory=dict)
+    loaders: dict[str, list[tuple[str, Callable[..., Any]]]] = field(default_factory=dict)
+    macros: dict[str, list[Any]] = field(default_factory=dict)  # resolved once per process
+
+
+def _extensions(app: Flask) -> Extensions:
+    return app.extensions.setdefault("forum.pages", Extensions())
+
+
+def fill_slot(app: Flask, slot: str, template: str, *, macro: str | None = None, order: int = 50) -> None:
+    """Add `template` (or its `macro`) to `slot`; fillers render by `order`, then registration."""
+    if slot not in SLOTS:
+        raise ValueError(f"no page slot {slot!r}; the slots are: {', '.join(SLOTS)}")
+    fillers = _extensions(app).slots.setdefault(slot, [])
+    fillers.append((order, template, macro))
+    fillers.sort(key=lambda filler: filler[0])
+
+
+def add_loader(app: Flask, page: str, name: str, loader: Callable[..., Any]) -> None:
+    """Run `loader(**page objects)` before `page` renders; templates see `features.<name>`."""
+    if page not in PAGES:
+        raise ValueError(f"no page {page!r} takes loaders; the pages are: {', '.join(PAGES)}")
+    _extensions(app).loaders.setdefault(page, []).append((name, loader))
+
+
+def load(page: str, **objects: Any) -> dict[str, Any]:
+    """Every loader of `page`, by name: what the page's slots need (views call this)."""
+    return {name: loader(**objects) for name, loader in _extensions(current_app).loaders.get(page, [])}
+
+
+def slot_templates(slot: str) -> list[str]:
+    """The templates that fill `slot`, in order (a Jinja global: `{% include %}` each)."""
+    return [template for _, template, _ in _extensions(current_app).slots.get(slot, [])]
+
+
+def slot_macros(slot: str) -> list[Any]:
+    """The macros that fill `slot`, in order (a Jinja global), imported once like `{% import %}`."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    extensions = _extensions(app)
+    macros = extensions.macros.get(slot)
+    if macros is None or app.jinja_env.auto_reload:
+        macros = [
+            getattr(app.jinja_env.get_template(template).module, macro or "")
+            for _, template, macro in extensions.slots.get(slot, [])
+        ]
+        extensions.macros[slot] = macros
+    return macros
+
+
+def init_app(app: Flask) -> None:
+    """The Jinja globals the pages' templates call."""
+    _extensions(app)
+    app.jinja_env.globals.update(slot_templates=slot_templates, slot_macros=slot_macros)
