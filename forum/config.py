@@ -26,7 +26,9 @@ FEATURES = (
     "qa", "ideas", "mail", "jobs", "notifications", "follow", "moderation", "search",
     "counters", "look", "lifeboat", "known",
 )  # fmt: skip
-CORE_FEATURES = ("auth", "boards", "look")  # look: the icons and helpers every template uses
+# look: the icons and helpers every template uses. follow and known: boards' views still call
+# their reply box, drafts, unread position and problem details directly (debt, .importlinter).
+CORE_FEATURES = ("auth", "boards", "follow", "known", "look")
 
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",  # "production" turns on the start-up checks below
@@ -76,7 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
     "SEARCH_INDEX_PROCS": min(2, os.cpu_count() or 1),  # processes for `flask search reindex` (Whoosh)
     # The feature packages create_app plugs in, in this order, each through its init_app
-    # (docs/ARCHITECTURE.md). auth, boards and look are the core; the others can be left out.
+    # (docs/ARCHITECTURE.md). CORE_FEATURES are needed; the others can be left out.
     "FEATURES": FEATURES,
 }
 
