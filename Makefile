@@ -60,11 +60,16 @@ $(CHECKS): tools/checks/package.json tools/checks/package-lock.json
 # Tests run in parallel processes (pytest-xdist; TEST_WORKERS=1 for one process), each with its
 # own PostgreSQL database, SQLite files, search indexes, servers on free ports and browser.
 # A file's tests stay in one process, so fixtures shared within a file are built once.
+# Tests marked `slow` (real servers, worker processes, races, time bounds) run afterwards in
+# one process: next to another worker on a loaded 2-core machine their timings flaked.
 TEST_WORKERS ?= auto
 XDIST = -n $(TEST_WORKERS) --dist loadfile
 
 test: $(VENV)/.installed-test browser nginx $(CHECKS)
-	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	@status=0; \
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || status=$$?; \
+	exit $$status
 
 # The quick inner loop: SQLite only, no browser journeys and no multi-process servers.
 test-fast: $(VENV)/.installed-test
