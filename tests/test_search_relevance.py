@@ -216,3 +216,18 @@ def test_huge_queries_answer_quickly_and_clearly(client):
         as_text=True
     )
     assert client.get("/search/similar", query_string={"title": essay}).status_code == 200
+    fields = " ".join(f"field{number}:value" for number in range(40)) + " router"
+    started = time.perf_counter()
+    page = client.get("/search", query_string={"q": fields}).get_data(as_text=True)
+    assert time.perf_counter() - started < 5
+    assert "Only the first 6 field filters (like model:hub-4) were used" in page
+
+
+def test_thread_and_problem_field_filters_parse_together():
+    from forum.search.query import parse
+
+    parsed = parse("reboots model:hub-4 thread:12 thread:abc")
+    assert parsed.details == [("model", "hub-4")] and parsed.thread_id == 12
+    assert parsed.has_filters
+    assert any("“thread:abc” is not a filter we know" in note for note in parsed.notes)
+    assert [term.text for clause in parsed.clauses for term in clause] == ["reboots", "thread abc"]

@@ -23,6 +23,8 @@ _FILTER_NAMES = ("in", "is", "status", "before", "after", "order", "thread")
 MAX_CLAUSES = 16  # longer queries are cut, so a pasted essay cannot make a slow query
 MAX_TERMS = 32  # words and their alternatives (OR, synonyms) over all clauses
 MAX_EXCLUDED = 12
+MAX_DETAILS = 6  # problem-field filters (model:hub-4): each is a database query
+DETAILS_NOTE = f"Only the first {MAX_DETAILS} field filters (like model:hub-4) were used."
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,10 @@ def parse(text: str) -> ParsedQuery:
                 name = body.split(":", 1)[0]
                 value = body.split(":", 1)[1]
                 if _DETAIL.match(name) and value and name not in _FILTER_NAMES:
-                    query.details.append((name, value))  # checked against the boards' fields later
+                    if len(query.details) < MAX_DETAILS:
+                        query.details.append((name, value))  # checked against the boards' fields later
+                    elif DETAILS_NOTE not in query.notes:
+                        query.notes.append(DETAILS_NOTE)
                     pending_or = False
                     continue
                 if name.isalpha() and name.lower() in _FILTER_NAMES:
