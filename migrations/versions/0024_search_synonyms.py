@@ -1,7 +1,7 @@
 """Search synonyms an administrator can edit, seeded with telecom support pairs
 
-Revision ID: 0017_search_synonyms
-Revises: 0022_post_submissions
+Revision ID: 0024_search_synonyms
+Revises: 0023_carried_votes
 Create Date: 2026-12-04 18:50:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 import forum.db  # noqa: F401  (UTCDateTime in column types)
 
-revision = '0017_search_synonyms'
-down_revision = '0022_post_submissions'
+revision = '0024_search_synonyms'
+down_revision = '0023_carried_votes'
 branch_labels = None
 depends_on = None
 
