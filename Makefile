@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app forum
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast lint bench bench-s bench-l bench-compare clean browser nginx lighthouse screenshots
+.PHONY: run test test-fast lint bench bench-s bench-l bench-compare bench-relevance clean browser nginx lighthouse screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ bench-l: $(VENV)/.installed-bench
 # S and L side by side, alternating runs (needs both imported by bench-s and bench-l).
 bench-compare: $(VENV)/.installed-bench
 	$(BIN)/python bench/compare_sizes.py $(BENCH_ARGS)
+
+# Relevance of /search and similar threads on judged queries, per backend, against a BM25-OR
+# baseline (README "Search relevance"); PostgreSQL is used if it is reachable on 127.0.0.1.
+bench-relevance: $(VENV)/.installed-bench
+	$(BIN)/python bench/relevance.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.known.fields import value_key
 from forum.known.models import ProblemField, ProblemValue
-from forum.search.query import ParsedQuery, Term
+from forum.search.query import Clause, ParsedQuery, Term
 
 MAX_THREADS = 5000  # a value shared by more threads narrows little; the rest are left out
 
@@ -22,7 +22,7 @@ def resolve_details(query: ParsedQuery) -> None:
         if key not in known:
             query.notes.append(f"“{key}:” is not a filter we know, so “{key}:{value}” was searched as words.")
             words = " ".join(part for part in (key, value) if part)
-            query.clauses.append([Term(words, phrase=True)])
+            query.clauses.append(Clause([Term(words, phrase=True)]))
             continue
         ids = set(
             db.session.scalars(

@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, CLI and the session hook that feeds the outbox."""
+    from forum import pages
     from forum.config import ConfigurationError
 
     backend = app.config["SEARCH_BACKEND"]
@@ -21,4 +22,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     install_hooks(app)
+    pages.fill_slot(app, "thread.before_posts", "search/_thread_search.html")  # long threads only
     app.jinja_env.globals["similar_threads"] = similar_threads  # the new-thread preview lists them

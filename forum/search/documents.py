@@ -21,7 +21,9 @@ from forum.boards.models import Board, Post, Thread
 from forum.wiki.models import WikiPage, WikiRevision
 
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
+_BLOCK = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|br|hr)\b[^>]*>", re.IGNORECASE)
+_SPACE = re.compile(r"[^\S\n]+")
+_LINES = re.compile(r"\s*\n\s*")
 
 
 @dataclass
@@ -42,8 +44,11 @@ class Document:
 
 
 def plain_text(body_html: str) -> str:
-    """Readable text of sanitized HTML (snippets are escaped again when shown)."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", body_html))).strip()
+    """Readable text of sanitized HTML, a line per paragraph or list item (snippets keep them
+    apart); inline tags leave no space, so no space appears before punctuation. Escaped
+    again when shown."""
+    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n", body_html)))
+    return _LINES.sub("\n", _SPACE.sub(" ", text)).strip()
 
 
 _POST_COLUMNS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,3 +55,17 @@ class SearchDocument(db.Model):
     opening: Mapped[bool] = mapped_column(default=False)
     tsv: Mapped[str] = mapped_column(TsVector)
     title_tsv: Mapped[str] = mapped_column(TsVector)
+
+
+class SearchSynonym(db.Model):
+    """Two words (or phrases) people use for one thing: a search for either also finds the
+    other, ranked below the word typed (forum.search.scoring.SYNONYM_WEIGHT). Read at search
+    time, so an edit needs no reindex."""
+
+    __tablename__ = "search_synonyms"
+    __table_args__ = (UniqueConstraint("word", "synonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(60))
+    synonym: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,32 +2,49 @@
 
 Documents live in search_documents (tsvector columns with GIN indexes), written by the
 outbox drain in the drain's own transaction; rows are claimed with FOR UPDATE SKIP LOCKED,
-so any number of processes may drain at once. Queries use websearch_to_tsquery (the same
-syntax people type: words, "phrases", -words, OR) and ts_headline for snippets.
+so any number of processes may drain at once. Text is normalised (forum.search.language)
+before to_tsvector, and queries rank by the rules of forum.search.scoring, the same as the
+Whoosh backend's: each clause a tsquery, idf from its document frequency (counted once and
+kept for a few minutes), titles boosted, coverage squared. Snippets are made in Python.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from datetime import time as dtime
 
-from sqlalchemy import and_, column, delete, func, literal_column, select, text, values
+from flask import current_app
+from sqlalchemy import (
+    Boolean,
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    values,
+)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from forum.extensions import db
+from forum.search import language, scoring
 from forum.search.documents import Document
 from forum.search.models import SearchDocument
-from forum.search.query import ParsedQuery
-from forum.search.results import Hit, Hits, marked, plain_snippet
+from forum.search.query import ParsedQuery, Term
+from forum.search.results import Hit, Hits
 
 NEEDS_LOCK = False
 CONFIG = "english"
-START, STOP = "\x02", "\x03"
-HEADLINE_OPTIONS = (
-    f'StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "'
-)
+FREQUENCIES_KEPT = 300.0  # seconds a document frequency is reused (idf moves slowly)
 
 
 def _values(doc: Document) -> dict[str, object]:
@@ -54,11 +71,19 @@ def _upsert(session: Session, docs: list[Document]) -> None:
         return
     table = SearchDocument.__table__
     names = list(_values(docs[0]))
-    rows = values(*[column(name, table.c[name].type) for name in names], name="incoming").data(
-        [tuple(_values(doc).values()) for doc in docs]
+    rows = values(
+        *[column(name, table.c[name].type) for name in names],
+        column("title_words", table.c.title.type),
+        column("body_words", table.c.body.type),
+        name="incoming",
+    ).data(
+        [
+            (*_values(doc).values(), language.normalise(doc.title), language.normalise(doc.body))
+            for doc in docs
+        ]
     )
-    title_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.title), literal_column("'A'"))
-    body_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.body), literal_column("'B'"))
+    title_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.title_words), literal_column("'A'"))
+    body_vector = func.setweight(func.to_tsvector(CONFIG, rows.c.body_words), literal_column("'B'"))
     # Cast each column: a NULL in VALUES has no type of its own (PostgreSQL reads it as
     # text), and SQLAlchemy drops a cast to the type a column already has, so spell it out.
     dialect = session.get_bind().dialect
@@ -66,10 +91,12 @@ def _upsert(session: Session, docs: list[Document]) -> None:
         literal_column(f"CAST(incoming.{name} AS {table.c[name].type.compile(dialect=dialect)})")
         for name in names
     ]
+    # A title is searched in its thread's opening post (and its wiki page) only, as with Whoosh.
+    titled = or_(rows.c.opening, rows.c.kind == "wiki")
     source = select(
         *typed,
-        title_vector.op("||")(body_vector),
-        func.to_tsvector(CONFIG, rows.c.title),
+        case((titled, title_vector.op("||")(body_vector)), else_=body_vector),
+        func.to_tsvector(CONFIG, rows.c.title_words),
     )
     statement = insert(table).from_select([*names, "tsv", "title_tsv"], source)
     statement = statement.on_conflict_do_update(
@@ -146,8 +173,12 @@ def _filters(parsed: ParsedQuery) -> list[object]:
         conditions.append(and_(doc.kind == "post", doc.solved.is_(parsed.status == "solved")))
     if parsed.employee:
         conditions.append(doc.employee.is_(True))
+    if parsed.thread_id is not None:
+        conditions.append(doc.thread_id == parsed.thread_id)
     if parsed.thread_ids is not None:  # problem details (issue #17)
         conditions.append(doc.thread_id.in_(sorted(parsed.thread_ids)))
+    if parsed.openings_only:
+        conditions.append(doc.opening.is_(True))
     if parsed.after:
         conditions.append(doc.created_at >= datetime.combine(parsed.after, dtime.min, tzinfo=UTC))
     if parsed.before:
@@ -155,115 +186,217 @@ def _filters(parsed: ParsedQuery) -> list[object]:
     return conditions
 
 
-def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
+_frequencies_lock = threading.Lock()
+
+
+def _kept() -> dict[str, tuple[float, int]]:
+    """This app's kept frequencies (per app: two apps in one process never share them)."""
+    return current_app.extensions.setdefault("search_frequencies", {})
+
+
+def _term_tsquery(term: Term):  # noqa: ANN202 (a SQL expression)
+    text_ = " ".join(language.normalise(term.text).split())
+    return func.phraseto_tsquery(CONFIG, text_) if term.phrase else func.plainto_tsquery(CONFIG, text_)
+
+
+def _frequencies(session: Session, wanted: list[tuple[str, object]]) -> list[int]:
+    """Documents matching each condition (key "" is every document), kept a few minutes;
+    those not kept are counted in one statement."""
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    _frequencies_kept = _kept()
+    with _frequencies_lock:
+        for key, _condition in wanted:
+            cached = _frequencies_kept.get(key)
+            if cached is not None and now - cached[0] < FREQUENCIES_KEPT:
+                found[key] = cached[1]
+    missing = {key: condition for key, condition in wanted if key not in found}
+    if missing:
+        counts = session.execute(
+            select(
+                *[
+                    select(func.count()).select_from(SearchDocument).where(condition).scalar_subquery()
+                    for condition in missing.values()
+                ]
+            )
+        ).one()
+        with _frequencies_lock:
+            if len(_frequencies_kept) > 50_000:
+                _frequencies_kept.clear()
+            for key, count in zip(missing, counts, strict=True):
+                _frequencies_kept[key] = (now, count or 0)
+                found[key] = count or 0
+    return [found[key] for key, _condition in wanted]
+
+
+def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
+    """(match condition, score expression) by the rules of forum.search.scoring."""
+    doc = SearchDocument
+    vector = doc.title_tsv if parsed.in_title else doc.tsv
+    terms = [(clause, term, _term_tsquery(term)) for clause in parsed.clauses for term in clause]
+    counts = _frequencies(
+        session,
+        [("", literal(True))]
+        + [
+            (f"{int(parsed.in_title)}{int(term.phrase)}:{term.text.lower()}", vector.op("@@")(tsquery))
+            for _clause, term, tsquery in terms
+        ],
+    )
+    documents, counts = counts[0], counts[1:]
+    title_counts = or_(doc.opening.is_(True), doc.kind == "wiki")
+    clause_scores, clause_matches, weights, deciding = [], [], [], []
+    at = 0
+    for clause in parsed.clauses:
+        term_scores, term_matches, idf, frequency = [], [], 0.0, 0
+        for _clause, term, tsquery in terms[at : at + len(clause)]:
+            count = counts[at]
+            at += 1
+            term_idf = scoring.idf(documents, count)
+            if term.weight == 1.0:
+                idf, frequency = max(idf, term_idf), max(frequency, count)
+            matches = vector.op("@@")(tsquery)
+            in_title = and_(title_counts, doc.title_tsv.op("@@")(tsquery))
+            value = term_idf * term.weight
+            title_value = value * (scoring.TITLE_BOOST + (0.0 if parsed.in_title else 1.0))
+            term_scores.append(case((in_title, title_value), (matches, value), else_=0.0))
+            term_matches.append(matches)
+        clause_scores.append(term_scores[0] if len(term_scores) == 1 else func.greatest(*term_scores))
+        clause_matches.append(or_(*term_matches))
+        weights.append(idf)
+        deciding.append(scoring.is_deciding(documents, frequency))
+    if not any(deciding):
+        deciding = [True] * len(deciding)
+    total_weight = sum(weights) or 1.0
+    matched = sum(
+        (
+            case((condition, weight / total_weight), else_=0.0)
+            for condition, weight in zip(clause_matches, weights, strict=True)
+        ),
+        literal(0.0),
+    )
+    score = sum(clause_scores, literal(0.0)) * matched * matched
+    conditions = [or_(*[m for m, d in zip(clause_matches, deciding, strict=True) if d])]
+    conditions += [m for m, clause in zip(clause_matches, parsed.clauses, strict=True) if clause.required]
+    return and_(*conditions), score
+
+
+def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int) -> tuple[list, int]:
     doc = SearchDocument
     conditions = _filters(parsed)
-    text_query = parsed.websearch_text()
-    if not parsed.has_text and not parsed.excluded and not conditions:
-        return Hits(total=0)
-    tsquery = func.websearch_to_tsquery(CONFIG, text_query)
-    vector = doc.title_tsv if parsed.in_title else doc.tsv
-    if parsed.has_text or parsed.excluded:
-        conditions.append(vector.op("@@")(tsquery))
-    rank = func.ts_rank(vector, tsquery) if parsed.has_text else literal_column("0.0")
-    within_group = (rank.desc(), doc.created_at.desc()) if parsed.has_text else (doc.created_at.desc(),)
+    if parsed.clauses:
+        condition, score = _scored(session, parsed)
+        conditions.append(condition)
+    else:
+        score = literal_column("0.0")
+    for term in parsed.excluded:
+        conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
+    group = doc.key if parsed.thread_id is not None else doc.group_key
+    latest = parsed.order == "latest" or not parsed.clauses  # a thread's newest matching post stands for it
+    within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.desc())
     best = (
-        select(doc.key, doc.group_key, doc.created_at, rank.label("score"))
+        select(doc.key, group.label("grouping"), doc.created_at, score.label("score"))
         .where(*conditions)
-        .order_by(doc.group_key, *within_group)
-        .ext(distinct_on(doc.group_key))
+        .order_by(group, *within_group)
+        .ext(distinct_on(group))
         .subquery()
     )
+    total = session.scalar(select(func.count()).select_from(best)) or 0
+    order = (
+        (best.c.created_at.desc(),)
+        if parsed.order == "latest"
+        else (best.c.score.desc(), best.c.created_at.desc())
+    )
+    rows = session.execute(
+        select(best.c.key, best.c.score, doc.kind, doc.object_id, doc.thread_id, doc.title, doc.body)
+        .join(doc, doc.key == best.c.key)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, total
+
+
+def _hits(rows: list) -> list[Hit]:
+    return [
+        Hit(
+            kind=kind,
+            object_id=object_id,
+            thread_id=thread_id,
+            score=float(score or 0.0),
+            title=title,
+            body=body,
+        )
+        for _key, score, kind, object_id, thread_id, title, body in rows
+    ]
+
+
+def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
+    if not parsed.has_text and not parsed.excluded and not _filters(parsed):
+        return Hits(total=0)
     with Session(db.engine) as session:
-        total = session.scalar(select(func.count()).select_from(best)) or 0
-        order = (
-            (best.c.created_at.desc(),)
-            if parsed.order == "latest"
-            else (best.c.score.desc(), best.c.created_at.desc())
-        )
-        page_rows = session.execute(
-            select(best.c.key, best.c.score).order_by(*order).limit(per_page).offset((page - 1) * per_page)
-        ).all()
-        if not page_rows:
-            return Hits(total=total)
-        keys = [row[0] for row in page_rows]
-        scores = dict(page_rows)
-        headline_query = tsquery if parsed.has_text else func.to_tsquery(CONFIG, "")
-        rows = session.execute(
-            select(
-                doc.key,
-                doc.kind,
-                doc.object_id,
-                doc.thread_id,
-                doc.title,
-                doc.body,
-                func.ts_headline(
-                    CONFIG, doc.title, headline_query, f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
-                ),
-                func.ts_headline(CONFIG, doc.body, headline_query, HEADLINE_OPTIONS),
-            ).where(doc.key.in_(keys))
-        ).all()
-    by_key = {row[0]: row for row in rows}
-    hits = []
-    for key in keys:
-        _key, kind, object_id, thread_id, title, body, title_marked, snippet = by_key[key]
-        has_mark = START in (snippet or "")
-        hits.append(
-            Hit(
-                kind=kind,
-                object_id=object_id,
-                thread_id=thread_id,
-                score=float(scores[key] or 0.0),
-                title_html=marked(title_marked or title, START, STOP),
-                snippet_html=marked(snippet, START, STOP) if has_mark else plain_snippet(body),
-            )
-        )
-    return Hits(total=total, hits=hits)
+        rows, total = _ranked_rows(session, parsed, per_page, (page - 1) * per_page)
+    return Hits(total=total, hits=_hits(rows))
+
+
+def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
+    """The opening posts that best match a title being typed (parsed.openings_only), best first."""
+    with Session(db.engine) as session:
+        rows, _total = _ranked_rows(session, parsed, limit, 0)
+    return _hits(rows)
 
 
 _TITLE_WORDS = text(
-    "SELECT word FROM ts_stat($$SELECT title_tsv FROM search_documents WHERE opening OR kind = 'wiki'$$)"
+    "SELECT word, ndoc FROM ts_stat($$SELECT title_tsv FROM search_documents WHERE opening OR kind = 'wiki'$$)"
 )
+SUGGEST_RARER = 20  # offer a word only if it is this many times as frequent as the one typed
+SUGGEST_BELOW = 4  # ... and only for a word in fewer documents than this (a typo is rare)
+
+
+def _title_words(session: Session) -> dict[str, int]:
+    now = time.monotonic()
+    vocabulary = current_app.extensions.get("search_vocabulary")
+    if vocabulary is None or now - vocabulary[0] > FREQUENCIES_KEPT:
+        vocabulary = (now, {word: count for word, count in session.execute(_TITLE_WORDS)})
+        current_app.extensions["search_vocabulary"] = vocabulary
+    return vocabulary[1]
 
 
 def suggest(words: list[str]) -> dict[str, str]:
-    """Corrections for unknown words from the words of titles (ts_stat lists the lexemes).
+    """Corrections for words absent or much rarer than a close word of the titles.
 
-    Lexemes are stemmed ("dropping" is "drop"), which is still a word people recognise.
-    Only asked when a search finds little, so scanning the titles is acceptable.
+    The titles' words (ts_stat lists the lexemes, stemmed: "dropping" is "drop", still a word
+    people recognise) are read once and kept for a few minutes.
     """
     import difflib
 
-    candidates = [w.lower() for w in words if w.isalpha() and len(w) >= 3]
+    candidates = [w for w in words if w.isalpha() and len(w) >= 3]
     if not candidates:
         return {}
     corrections = {}
     with Session(db.engine) as session:
-        known = set(session.scalars(_TITLE_WORDS))
-        for word in candidates:
-            stems = session.scalar(
-                select(func.array_to_string(func.tsvector_to_array(func.to_tsvector(CONFIG, word)), " "))
-            )
-            if not stems or stems in known:
-                continue
-            close = difflib.get_close_matches(word, known, n=1, cutoff=0.7)
-            if close:
-                corrections[word] = close[0]
-    return corrections
-
-
-def similar_threads(title: str, limit: int) -> list[int]:
-    doc = SearchDocument
-    words = [w for w in "".join(c if c.isalnum() else " " for c in title[:200]).split() if len(w) > 1][:12]
-    if not words:
-        return []
-    tsquery = func.to_tsquery(CONFIG, " | ".join(words))
-    with Session(db.engine) as session:
-        return list(
-            session.scalars(
-                select(doc.thread_id)
-                .where(doc.opening.is_(True), doc.tsv.op("@@")(tsquery))
-                .order_by(func.ts_rank(doc.tsv, tsquery).desc())
-                .limit(limit * 2)
-            )
+        frequencies = _frequencies(
+            session,
+            [
+                (
+                    f"00:{word.lower()}",
+                    SearchDocument.tsv.op("@@")(func.plainto_tsquery(CONFIG, word.lower())),
+                )
+                for word in candidates
+            ],
         )
+        for word, frequency in zip(candidates, frequencies, strict=True):
+            lowered = word.lower()
+            if frequency >= SUGGEST_BELOW:
+                continue
+            known = _title_words(session)
+            close = difflib.get_close_matches(lowered, known, n=5, cutoff=0.75)
+            better = [
+                (known[option], option)
+                for option in close
+                if option != lowered
+                and language.stem(option) != language.stem(lowered)
+                and known[option] >= (frequency * SUGGEST_RARER if frequency else 1)
+            ]
+            if better:
+                corrections[word] = max(better)[1]
+    return corrections

@@ -20,15 +20,25 @@ from sqlalchemy.orm import joinedload
 from forum.boards.models import Board, Post, Thread
 from forum.db import refresh_planner_statistics
 from forum.extensions import db
-from forum.search import documents, engine, outbox
-from forum.search.query import ParsedQuery, parse
+from forum.search import documents, engine, language, outbox, snippets, synonyms
+from forum.search.query import Clause, ParsedQuery, Term, parse
 from forum.search.results import Hit
 from forum.wiki.models import WikiPage
 
 PER_PAGE = 20
 MAX_PAGE = 50  # deeper pages cost more and nobody reads them: refine the query instead
+MAX_QUERY_CHARS = 500  # a pasted essay is cut here (and to MAX_CLAUSES words by the parser)
 SIMILAR_LIMIT = 5
-FEW_RESULTS = 3  # offer "did you mean" below this many
+SIMILAR_CANDIDATES = 15
+SIMILAR_FLOOR = 0.5  # share of the best match's score a similar thread needs: none rather than noise
+SIMILAR_MIN_COVERAGE = 0.34  # share of the title's words a similar thread must hold (at most the best's)
+SIMILAR_RELATIVE_COVERAGE = 0.6  # ... and at least this share of what the best one holds
+SOLVED_BOOST = 1.2  # a solved thread ranks as if it matched this much better
+ANSWER_CHARS = 200
+STOP_WORDS_NOTE = (
+    "Only very common words were typed (like “the”, “my” or “how”), and they match almost "
+    "everything. Add a word about the problem, like “router” or “refund”."
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +63,8 @@ class SearchPage:
     exact: bool = True
     results: list[Result] = field(default_factory=list)
     suggestion: str | None = None
+    suggestion_total: int = 0  # how many results the suggested query has
+    thread: Thread | None = None  # the thread searched in (thread:ID)
 
     @property
     def page_count(self) -> int:
@@ -68,6 +80,7 @@ class Choices:
     after: str = ""
     before: str = ""
     order: str = ""
+    thread: str = ""  # a thread id: search inside that thread
 
 
 def apply_choices(query: ParsedQuery, choices: Choices) -> None:
@@ -86,11 +99,18 @@ def apply_choices(query: ParsedQuery, choices: Choices) -> None:
                 query.notes.append(f"The “{name}” date must look like 2024-01-31, so it was left out.")
     if choices.order in ("latest", "relevance"):
         query.order = choices.order
+    if choices.thread:
+        if choices.thread.isdigit() and len(choices.thread) < 12:
+            query.thread_id = int(choices.thread)
+        else:
+            query.notes.append("The thread to search in must be a thread number, so it was left out.")
 
 
 def search(text: str, *, page: int = 1, choices: Choices | None = None) -> SearchPage:
     """Results for what a person typed plus the form's choices; never raises for bad syntax."""
-    text = "".join(c for c in (text or "")[:500] if c.isprintable())  # no NUL (PostgreSQL refuses it)
+    text = "".join(
+        c for c in (text or "")[:MAX_QUERY_CHARS] if c.isprintable()
+    )  # no NUL (PostgreSQL refuses it)
     query = parse(text)
     if query.details:
         from forum.known.search import resolve_details
@@ -99,29 +119,72 @@ def search(text: str, *, page: int = 1, choices: Choices | None = None) -> Searc
     if choices:
         apply_choices(query, choices)
     result = SearchPage(query=query, text=text, page=max(1, min(page, MAX_PAGE)))
+    if query.only_stop_words and not query.has_filters:
+        query.notes.append(STOP_WORDS_NOTE)
+        return result
     if query.is_empty and not query.excluded:
         return result
     if outbox.has_backlog():
         outbox.drain(wait=0.0)  # catch up if no writer did; someone else draining is fine too
+    if query.thread_id is not None:
+        result.thread = db.session.scalar(
+            select(Thread).where(
+                Thread.id == query.thread_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)
+            )
+        )
+        if result.thread is None:
+            query.notes.append(f"There is no thread {query.thread_id} to search in.")
+            return result
+    synonyms.expand(query)
     backend = engine.backend()
     hits = backend.search(query, result.page, PER_PAGE)
     result.total = hits.total
     result.exact = hits.exact
-    result.results = _load(hits.hits)
-    if query.has_text and hits.total < FEW_RESULTS:
-        corrections = backend.suggest(query.words())
-        if corrections:
-            result.suggestion = _corrected(text, corrections)
+    result.results = _load(hits.hits, snippets.query_stems(query.all_words()))
+    if query.has_text:
+        _offer_correction(result, backend)
     return result
 
 
+def _offer_correction(result: SearchPage, backend: object) -> None:
+    """ "Did you mean": only for a typed word the index lacks or has far less often than a
+    close word it has; syntax (filters, phrases, rout*) is left as typed."""
+    words = [
+        word
+        for clause in result.query.clauses
+        for term in clause
+        if not term.phrase and term.weight == 1.0
+        for word in [term.text]
+        if re.search(rf"(?<![\w@#:+\-\"]){re.escape(word)}(?![\w:*\"])", _outside_quotes(result.text), re.I)
+    ]
+    corrections = backend.suggest(words) if words else {}  # type: ignore[attr-defined]
+    if not corrections:
+        return
+    suggestion = _corrected(result.text, corrections)
+    if suggestion == result.text:
+        return
+    corrected = parse(suggestion)
+    synonyms.expand(corrected)
+    total = backend.search(corrected, 1, 1).total  # type: ignore[attr-defined]
+    if total:
+        result.suggestion, result.suggestion_total = suggestion, total
+
+
+def _outside_quotes(text: str) -> str:
+    return re.sub(r'"[^"]*(?:"|$)', lambda m: " " * len(m.group(0)), text)
+
+
 def _corrected(text: str, corrections: dict[str, str]) -> str:
-    for word, better in corrections.items():
-        text = re.sub(rf"(?<![\w@#:]){re.escape(word)}(?!\w)", better, text)
-    return text
+    pieces = re.split(r'("[^"]*(?:"|$))', text)  # phrases are kept as typed
+    for index in range(0, len(pieces), 2):
+        for word, better in corrections.items():
+            pieces[index] = re.sub(
+                rf"(?<![\w@#:+\-]){re.escape(word)}(?![\w:*])", better, pieces[index], flags=re.IGNORECASE
+            )
+    return "".join(pieces)
 
 
-def _load(hits: list[Hit]) -> list[Result]:
+def _load(hits: list[Hit], stems: frozenset[str]) -> list[Result]:
     """The page's threads (with board, author and last poster) and wiki pages: three queries."""
     thread_ids = {hit.thread_id for hit in hits if hit.kind == "post" and hit.thread_id}
     post_ids = {hit.object_id for hit in hits if hit.kind == "post"}
@@ -163,8 +226,8 @@ def _load(hits: list[Hit]) -> list[Result]:
             results.append(
                 Result(
                     "thread",
-                    hit.title_html,
-                    hit.snippet_html,
+                    snippets.highlight(hit.title, stems),
+                    snippets.snippet(hit.body, stems),
                     f"/p/{hit.object_id}",
                     thread=thread,
                     post_id=hit.object_id,
@@ -172,29 +235,98 @@ def _load(hits: list[Hit]) -> list[Result]:
             )
         elif hit.kind == "wiki" and hit.object_id in pages:
             page = pages[hit.object_id]
-            results.append(Result("wiki", hit.title_html, hit.snippet_html, page.url, page=page))
+            results.append(
+                Result(
+                    "wiki",
+                    snippets.highlight(hit.title, stems),
+                    snippets.snippet(hit.body, stems),
+                    page.url,
+                    page=page,
+                )
+            )
     return results
 
 
-def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Thread]:
-    """Up to `limit` existing threads like a title being typed, solved ones first."""
+@dataclass
+class Similar:
+    thread: Thread
+    answer: str | None  # the first lines of the accepted answer, when solved
+
+
+def similar_query(title: str) -> ParsedQuery:
+    """A title read as words only (no syntax), stop words out, opening posts only."""
+    words = list(dict.fromkeys(language.content_words(title)))[:12]
+    query = ParsedQuery(clauses=[Clause([Term(word)]) for word in words], openings_only=True)
+    synonyms.expand(query)
+    return query
+
+
+def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Similar]:
+    """Threads like a title being typed: only those close to the best match (none rather than
+    noise), by relevance with solved ones boosted, each with its accepted answer's first lines."""
     title = (title or "").strip()[:200]
     if len(title) < 3:
         return []
-    ids = engine.backend().similar_threads(title, limit)
-    if not ids:
+    query = similar_query(title)
+    if not query.clauses:
         return []
+    hits = engine.backend().similar_threads(query, SIMILAR_CANDIDATES)
+    if not hits:
+        return []
+    wanted = snippets.query_stems(query.words())
+
+    def coverage(hit: Hit) -> float:
+        held = snippets.query_stems([hit.title, hit.body[:2000]]) & wanted
+        return len(held) / len(wanted) if wanted else 1.0
+
+    best_coverage = max(coverage(hit) for hit in hits[:3])
+    if best_coverage < SIMILAR_MIN_COVERAGE:
+        return []
+    needed = max(min(best_coverage, SIMILAR_MIN_COVERAGE), SIMILAR_RELATIVE_COVERAGE * best_coverage)
+    hits = [hit for hit in hits if hit.thread_id and coverage(hit) >= needed]
     found = {
         thread.id: thread
         for thread in db.session.scalars(
             select(Thread)
             .options(joinedload(Thread.board))
-            .where(Thread.id.in_(ids), Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+            .where(
+                Thread.id.in_([hit.thread_id for hit in hits]),
+                Thread.deleted_at.is_(None),
+                Thread.hidden_at.is_(None),
+            )
         )
     }
-    ranked = [found[i] for i in dict.fromkeys(ids) if i in found][: limit * 2]
-    ranked.sort(key=lambda thread: not thread.is_solved)  # stable: relevance within each group
-    return ranked[:limit]
+
+    def boosted(hit: Hit) -> float:
+        return hit.score * (SOLVED_BOOST if found[hit.thread_id].is_solved else 1.0)  # type: ignore[index]
+
+    hits = [hit for hit in hits if hit.thread_id in found]
+    top = max((boosted(hit) for hit in hits), default=0.0)
+    ranked = sorted(
+        (hit for hit in hits if boosted(hit) >= SIMILAR_FLOOR * top), key=lambda hit: -boosted(hit)
+    )
+    ranked = ranked[:limit]
+    threads = [found[hit.thread_id] for hit in ranked]  # type: ignore[index]
+    answers = _answers([thread.solution_post_id for thread in threads if thread.solution_post_id])
+    return [Similar(thread, answers.get(thread.solution_post_id or 0)) for thread in threads]
+
+
+def _answers(post_ids: list[int]) -> dict[int, str]:
+    """The opening of each accepted answer, as plain text cut at a word (one query)."""
+    if not post_ids:
+        return {}
+    rows = db.session.execute(
+        select(Post.id, Post.body_html).where(
+            Post.id.in_(post_ids), Post.deleted_at.is_(None), Post.hidden_at.is_(None)
+        )
+    )
+    answers = {}
+    for post_id, body_html in rows:
+        text = " ".join(documents.plain_text(body_html).split())
+        if len(text) > ANSWER_CHARS:
+            text = text[:ANSWER_CHARS].rsplit(" ", 1)[0] + "…"
+        answers[post_id] = text
+    return answers
 
 
 def board_choices() -> list[Board]:

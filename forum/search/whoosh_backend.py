@@ -21,21 +21,20 @@ from datetime import time as dtime
 from pathlib import Path
 
 from flask import current_app
-from whoosh import highlight, index, scoring
+from whoosh import index
 from whoosh import query as wq
-from whoosh.analysis import StemmingAnalyzer
+from whoosh import scoring as wscoring
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from forum.search import whoosh_direct, whoosh_topk
+from forum.search import language, scoring, whoosh_direct, whoosh_topk
 from forum.search.documents import Document
-from forum.search.query import ParsedQuery, Term
-from forum.search.results import Hit, Hits, marked, plain_snippet
+from forum.search.query import Clause, ParsedQuery, Term
+from forum.search.results import Hit, Hits
 
 NEEDS_LOCK = True  # one writer at a time: drains take forum.search.outbox.index_lock
-TITLE_BOOST = 3.0
-START, STOP = "\x02", "\x03"
+TITLE_BOOST = scoring.TITLE_BOOST
 _cache = threading.local()
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -79,7 +78,7 @@ class CoarseDATETIME(DATETIME):
         self.shift_step = 16
 
 
-class _SaturatedTermFrequency(scoring.BaseScorer):
+class _SaturatedTermFrequency(wscoring.BaseScorer):
     """BM25 without length normalisation (b = 0): idf times a saturating term frequency.
 
     Whoosh's BM25F reads each matching document's field length from disk, and its block
@@ -111,7 +110,7 @@ class _SaturatedTermFrequency(scoring.BaseScorer):
         return self._score(matcher.block_max_weight())
 
 
-class SaturatedFrequencyWeighting(scoring.WeightingModel):
+class SaturatedFrequencyWeighting(wscoring.WeightingModel):
     """The weighting of every search (see _SaturatedTermFrequency)."""
 
     def __init__(self, k1: float = 1.2) -> None:
@@ -120,9 +119,9 @@ class SaturatedFrequencyWeighting(scoring.WeightingModel):
     def supports_block_quality(self) -> bool:
         return True
 
-    def scorer(self, searcher: Searcher, fieldname: str, text: bytes, qf: int = 1) -> scoring.BaseScorer:
+    def scorer(self, searcher: Searcher, fieldname: str, text: bytes, qf: int = 1) -> wscoring.BaseScorer:
         if not searcher.schema[fieldname].scorable:
-            return scoring.WeightScorer.for_(searcher, fieldname, text)
+            return wscoring.WeightScorer.for_(searcher, fieldname, text)
         return _SaturatedTermFrequency(searcher, fieldname, text, self.k1)
 
 
@@ -130,7 +129,7 @@ WEIGHTING = SaturatedFrequencyWeighting()
 
 
 def make_schema() -> Schema:
-    analyzer = StemmingAnalyzer()
+    analyzer = language.make_analyzer()  # spelling variants joined, then stemmed
     return Schema(
         key=ID(unique=True, stored=True),
         kind=ID(stored=True),
@@ -240,7 +239,9 @@ def _fields(doc: Document) -> dict[str, object]:
         "solved": doc.solved,
         "employee": doc.employee,
         "opening": doc.opening,
-        "words": " ".join(_WORD.findall(doc.title.lower())) if doc.opening or doc.kind == "wiki" else "",
+        "words": " ".join(_WORD.findall(language.normalise(doc.title).lower()))
+        if doc.opening or doc.kind == "wiki"
+        else "",
     }
 
 
@@ -318,7 +319,7 @@ def _term_query(term: Term, fields: tuple[str, ...]) -> wq.Query | None:
         words = [t.text for t in schema[name].analyzer(term.text, mode="query")]
         if not words:
             continue
-        boost = TITLE_BOOST if name == "title" else 1.0
+        boost = (TITLE_BOOST if name == "title" else 1.0) * term.weight
         if len(words) == 1:
             parts.append(wq.Term(name, words[0], boost=boost))
         else:
@@ -338,32 +339,34 @@ def make_schema_cached() -> Schema:
     return _schema
 
 
+def _clause_query(clause: Clause, fields: tuple[str, ...]) -> wq.Query | None:
+    options = [q for q in (_term_query(term, fields) for term in clause) if q is not None]
+    if not options:
+        return None
+    return options[0] if len(options) == 1 else wq.DisjunctionMax(options)
+
+
 def build_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
-    """(scored text query or None, filter query or None)."""
+    """(scored text query or None, filter query or None), for Whoosh's own matchers: the
+    fallback when the direct scorer declines (another codec). It matches the same documents;
+    its scores lack the coverage factor."""
     fields = ("title",) if parsed.in_title else ("title", "body")
-    clauses = []
+    optional, required = [], []
     for clause in parsed.clauses:
-        options = [q for q in (_term_query(term, fields) for term in clause) if q is not None]
-        if options:
-            clauses.append(options[0] if len(options) == 1 else wq.Or(options))
-    text_query: wq.Query | None = wq.And(clauses) if clauses else None
+        query = _clause_query(clause, fields)
+        if query is not None:
+            (required if clause.required else optional).append(query)
+    text_query: wq.Query | None = None
+    if optional or required:
+        text_query = wq.Or(optional) if optional else None
+        if required:
+            text_query = wq.AndMaybe(wq.And(required), text_query) if text_query else wq.And(required)
     excluded = [
         q for q in (_term_query(term, ("title", "body")) for term in parsed.excluded) if q is not None
     ]
     if excluded:
         text_query = wq.AndNot(text_query or wq.Every(), wq.Or(excluded))
-    filters: list[wq.Query] = []
-    if parsed.author:
-        filters.append(wq.Term("author", parsed.author))
-    if parsed.board:
-        filters.append(wq.Term("board", parsed.board))
-    if parsed.wiki:
-        filters.append(wq.Term("kind", "wiki"))
-    if parsed.status:
-        filters.append(wq.Term("kind", "post"))
-        filters.append(wq.Term("solved", parsed.status == "solved"))
-    if parsed.employee:
-        filters.append(wq.Term("employee", True))
+    filters: list[wq.Query] = [wq.Term(name, value) for name, value in whoosh_direct._term_filters(parsed)]
     if parsed.thread_ids is not None:  # problem details (issue #17)
         threads = [wq.Term("thread_id", str(thread_id)) for thread_id in sorted(parsed.thread_ids)]
         filters.append(wq.Or(threads) if threads else wq.NullQuery)
@@ -379,41 +382,26 @@ def build_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
     return text_query, filter_query
 
 
-class _MarkFormatter(highlight.Formatter):
-    between = " … "
-
-    def format_token(self, text: str, token: object, replace: bool = False) -> str:
-        return START + highlight.get_text(text, token, replace) + STOP
-
-
-# Titles are highlighted whole (the default fragmenter would cut text before the first word).
-_TITLE_HIGHLIGHTER = highlight.Highlighter(
-    fragmenter=highlight.WholeFragmenter(charlimit=None), formatter=_MarkFormatter()
-)
-
-
-def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
+def _ranked(searcher: Searcher, parsed: ParsedQuery, wanted: int) -> tuple[list, bool, int]:
+    """The best documents, one per group (a thread, a wiki page; a post inside one thread),
+    enough for `wanted` groups: (hits, exact count?, total)."""
     text_query, filter_query = build_query(parsed)
     if text_query is None:
-        return Hits(total=0)
-    searcher = _searcher()
+        return [], True, 0
     if searcher.doc_count() == 0:
         # An empty index (a fresh forum, or one being rebuilt) matches nothing; BM25's idf
         # would divide by its zero documents (issue #13: a 500 "math domain error").
-        return Hits(total=0)
-    wanted = page * per_page
+        return [], True, 0
     limit = max(wanted * 3, 60)
-    # No terms=True: recording matched terms turns off Whoosh's block skipping, so every
-    # match would be scored; highlighting uses the query's terms instead.
     # Filters join the query (adding nothing to scores) rather than go in `filter=`: Whoosh
-    # would first list every document a filter allows, which is slow for date ranges and
-    # makes counting the matches quadratic.
+    # would first list every document a filter allows, which is slow for date ranges.
     query = (
         text_query if filter_query is None else wq.And([text_query, wq.ConstantScoreQuery(filter_query, 0.0)])
     )
     options: dict[str, object] = {}
     if parsed.order == "latest":
         options.update(sortedby="created", reverse=True)
+    group = "key" if parsed.thread_id is not None else "group"
     # Group posts by thread ourselves (Whoosh's collapse miscounts across segments):
     # fetch a few times the page, and more only if the threads on it came up short.
     direct: whoosh_direct.Matches | whoosh_topk.BoundedMatches | None = whoosh_topk.bounded_matches(
@@ -428,14 +416,11 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
             results = searcher.search(query, limit=limit, **options)
         best: dict[str, object] = {}
         for hit in results:
-            best.setdefault(hit["group"], hit)
+            best.setdefault(hit[group], hit)
         scored = results.scored_length()
         if len(best) >= wanted or scored < limit:
             break
         limit *= 4
-    # Snippets come from the first 4,000 characters: analysing a long post whole costs more than the search.
-    results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=60, charlimit=4000)
-    results.formatter = _MarkFormatter()
     # Counting every match costs as much as scoring them: past the first fetch, estimate
     # (the page says "about"), scaling posts to threads by the share seen so far.
     exact = scored < limit
@@ -446,59 +431,81 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
         matched = max(len(direct) if direct is not None else query.estimate_size(reader), scored)
         groups = reader.doc_frequency("opening", True) + reader.doc_frequency("kind", "wiki")
         total = min(groups, max(len(best), round(matched * len(best) / max(scored, 1))))
-    hits = []
-    for hit in list(best.values())[(page - 1) * per_page : page * per_page]:
-        body = hit["body"]
-        title_marked = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=hit["title_text"], minscore=0)
-        snippet = hit.highlights("body", text=body, top=2) if body else ""
-        hits.append(
-            Hit(
-                kind=hit["kind"],
-                object_id=hit["object_id"],
-                thread_id=int(hit["thread_id"]) if hit["thread_id"] else None,
-                score=hit.score or 0.0,
-                title_html=marked(title_marked, START, STOP)
-                if title_marked
-                else marked(hit["title_text"], START, STOP),
-                snippet_html=marked(snippet, START, STOP) if snippet else plain_snippet(body),
-            )
+    return list(best.values()), exact, total
+
+
+def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
+    searcher = _searcher()
+    best, exact, total = _ranked(searcher, parsed, page * per_page)
+    hits = [
+        Hit(
+            kind=hit["kind"],
+            object_id=hit["object_id"],
+            thread_id=int(hit["thread_id"]) if hit["thread_id"] else None,
+            score=hit.score or 0.0,
+            title=hit["title_text"],
+            body=hit["body"],
         )
+        for hit in best[(page - 1) * per_page : page * per_page]
+    ]
     return Hits(total=total, hits=hits, exact=exact)
 
 
-def suggest(words: list[str]) -> dict[str, str]:
-    """A correction for each word the index does not know, from the index's own words."""
+def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
+    """The opening posts that best match a title being typed (parsed.openings_only), best first."""
     searcher = _searcher()
-    reader = searcher.reader()
-    analyzer = make_schema_cached()["body"].analyzer
+    best, _exact, _total = _ranked(searcher, parsed, limit)
+    return [
+        Hit(
+            hit["kind"],
+            hit["object_id"],
+            int(hit["thread_id"]),
+            hit.score or 0.0,
+            hit["title_text"],
+            hit["body"],
+        )
+        for hit in best[:limit]
+    ]
+
+
+SUGGEST_RARER = 20  # offer a word only if it is this many times as frequent as the one typed
+SUGGEST_BELOW = 4  # ... and only for a word in fewer documents than this (a typo is rare)
+
+
+def word_frequency(word: str, searcher: Searcher | None = None) -> int:
+    """In how many documents the word (any of its forms) appears, in a title or a body."""
+    reader = (searcher or _searcher()).reader()
+    stemmed = language.stem(word.lower())
+    if not stemmed:
+        return 0
+    return max(reader.doc_frequency("body", stemmed), reader.doc_frequency("title", stemmed))
+
+
+def suggest(words: list[str]) -> dict[str, str]:
+    """A correction for each word the index lacks or has much less than a close title word."""
+    searcher = _searcher()
     corrections = {}
     for word in words:
         lowered = word.lower()
         if not lowered.isalpha() or len(lowered) < 3:
             continue
-        stems = [t.text for t in analyzer(lowered, mode="query")]
-        if not stems or any(
-            reader.doc_frequency("body", s) or reader.doc_frequency("title", s) for s in stems
-        ):
+        frequency = word_frequency(lowered, searcher)
+        if frequency >= SUGGEST_BELOW:
             continue
-        options = searcher.suggest("words", lowered, limit=1, maxdist=2, prefix=1)
-        if options:
-            corrections[word] = options[0]
+        options = searcher.suggest("words", lowered, limit=5, maxdist=1 if len(lowered) < 5 else 2, prefix=1)
+        better = [
+            (word_frequency(option, searcher), option)
+            for option in options
+            if option != lowered and language.stem(option) != language.stem(lowered)
+        ]
+        better = [
+            (count, option)
+            for count, option in better
+            if count >= (frequency * SUGGEST_RARER if frequency else 1)
+        ]
+        if better:
+            corrections[word] = max(better)[1]
     return corrections
-
-
-def similar_threads(title: str, limit: int) -> list[int]:
-    """Ids of threads whose title or opening post shares words with `title`, best first."""
-    schema = make_schema_cached()
-    words = [t.text for t in schema["title"].analyzer(title[:200], mode="query")][:12]
-    if not words:
-        return []
-    text_query = wq.Or(
-        [wq.Term("title", w, boost=TITLE_BOOST) for w in words] + [wq.Term("body", w) for w in words]
-    )
-    searcher = _searcher()
-    results = searcher.search(text_query, limit=limit * 2, filter=wq.Term("opening", True))
-    return [int(hit["thread_id"]) for hit in results]
 
 
 def close_cached() -> None:

@@ -7,7 +7,8 @@ term's postings are read a block at a time (Whoosh decodes a block into a tuple 
 weights) and summed into a dict, which is many times faster, with the same scores as the
 Whoosh path (SaturatedFrequencyWeighting: idf x saturated frequency, titles boosted).
 
-It handles all of the query syntax: words (all must match, OR between alternatives),
+It handles all of the query syntax: words (one must match, more rank higher; +required,
+OR and synonyms as alternatives),
 "phrases" (positions are decoded only for documents holding every word), excluded words, the
 term filters (@user, #board, is:wiki, status:, is:employee), date ranges and order:latest.
 A posting list in another codec returns None, and the caller uses Whoosh's own search. Segments are immutable, so their date columns are
@@ -29,6 +30,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.searching import Results, Searcher
 from whoosh.util.times import datetime_to_long
 
+from forum.search import scoring
 from forum.search.query import ParsedQuery
 
 TITLE_FIELDS = ("title",)
@@ -195,29 +197,69 @@ def _phrase_scores(searcher: Searcher, fieldname: str, words: list[str], boost: 
     return scores
 
 
+def _term_total(searcher: Searcher, term: object, fields: tuple[str, ...], title_boost: float,
+                k1: float) -> dict[int, float]:  # fmt: skip
+    """What one term (a word or a phrase, times its weight) scores in each document, over the fields."""
+    total: dict[int, float] = {}
+    for fieldname in fields:
+        words = _words(searcher, term.text, fieldname)  # type: ignore[attr-defined]
+        boost = (title_boost if fieldname == "title" else 1.0) * term.weight  # type: ignore[attr-defined]
+        if len(words) > 1:  # a phrase
+            field_scores = _phrase_scores(searcher, fieldname, words, boost, k1)
+        elif words:
+            field_scores = _term_scores(searcher, fieldname, words[0], boost, k1)
+        else:
+            continue
+        if not total:
+            total = field_scores
+            continue
+        small, large = (field_scores, total) if len(field_scores) <= len(total) else (total, field_scores)
+        for docnum, score in small.items():
+            large[docnum] = large.get(docnum, 0.0) + score
+        total = large
+    return total
+
+
 def _clause_scores(searcher: Searcher, clause: Iterable, fields: tuple[str, ...], title_boost: float,
                    k1: float) -> dict[int, float]:  # fmt: skip
-    """Documents matching any term of the clause, with the sum of what each term scores."""
-    total: dict[int, float] = {}
+    """Documents matching any term of the clause, with the best of what its terms score (a
+    synonym, weighted lower, never adds to the word it stands for)."""
+    best: dict[int, float] = {}
     for term in clause:
-        for fieldname in fields:
-            words = _words(searcher, term.text, fieldname)
-            boost = title_boost if fieldname == "title" else 1.0
-            if len(words) > 1:  # a phrase, or a word that analyses into several (wi-fi)
-                parts = [_phrase_scores(searcher, fieldname, words, boost, k1)]
-            else:
-                parts = [_term_scores(searcher, fieldname, word, boost, k1) for word in words]
-            for term_scores in parts:
-                if not total:
-                    total = term_scores
-                    continue
-                small, large = (
-                    (term_scores, total) if len(term_scores) <= len(total) else (total, term_scores)
-                )
-                for docnum, score in small.items():
-                    large[docnum] = large.get(docnum, 0.0) + score
-                total = large
-    return total
+        term_scores = _term_total(searcher, term, fields, title_boost, k1)
+        if not best:
+            best = term_scores
+            continue
+        for docnum, score in term_scores.items():
+            if score > best.get(docnum, 0.0):
+                best[docnum] = score
+    return best
+
+
+def clause_weights(
+    searcher: Searcher, parsed: ParsedQuery, fields: tuple[str, ...]
+) -> tuple[list[float], list[bool]]:
+    """Each clause's idf (its rarest typed word's, for coverage) and whether it may decide a match."""
+    documents = searcher.doc_count_all()
+    weights, deciding = [], []
+    for clause in parsed.clauses:
+        idf, frequency = 0.0, 0
+        for term in clause:
+            if term.weight < 1.0:
+                continue
+            for fieldname in fields:
+                for word in _words(searcher, term.text, fieldname):
+                    text = searcher.schema[fieldname].to_bytes(word)
+                    idf = max(idf, searcher.idf(fieldname, text))
+                    frequency = max(frequency, searcher.doc_frequency(fieldname, text))
+        weights.append(idf)
+        deciding.append(scoring.is_deciding(documents, frequency))
+    if not any(deciding):
+        deciding = [True] * len(deciding)
+    return weights, deciding
+
+
+coverage_factor = scoring.coverage_factor
 
 
 def _created(searcher: Searcher) -> list[int]:
@@ -263,24 +305,40 @@ def top_documents(searcher: Searcher, parsed: ParsedQuery, query: object, limit:
 
 
 def matches(searcher: Searcher, parsed: ParsedQuery, title_boost: float, k1: float) -> Matches | None:
-    """The documents matching the query, scored; None when this path cannot handle it."""
+    """The documents matching the query, scored; None when this path cannot handle it.
+
+    A document matches one deciding clause at least and every required clause; its score is
+    the sum of its clauses' scores times its coverage of the query (coverage_factor).
+    """
     if not parsed.clauses or parsed.thread_ids is not None:  # a thread list: the generic path
         return None
     fields = TITLE_FIELDS if parsed.in_title else TEXT_FIELDS
     try:
-        scores: dict[int, float] | None = None
-        for clause in sorted(parsed.clauses, key=len):
-            clause_scores = _clause_scores(searcher, clause, fields, title_boost, k1)
-            if scores is None:
-                scores = clause_scores
-            else:
-                small, large = (
-                    (scores, clause_scores) if len(scores) <= len(clause_scores) else (clause_scores, scores)
-                )
-                scores = {docnum: score + large[docnum] for docnum, score in small.items() if docnum in large}
-            if not scores:
-                break
-        scores = scores or {}
+        weights, deciding = clause_weights(searcher, parsed, fields)
+        clause_count = len(parsed.clauses)
+        summing_order = sorted(range(clause_count), key=lambda c: len(parsed.clauses[c]))
+        per_clause = [
+            _clause_scores(searcher, parsed.clauses[c], fields, title_boost, k1) for c in range(clause_count)
+        ]
+        required = [per_clause[c] for c in range(clause_count) if parsed.clauses[c].required]
+        candidates: set[int] = set()
+        for c in range(clause_count):
+            if deciding[c]:
+                candidates.update(per_clause[c])
+        for docs in sorted(required, key=len):
+            candidates.intersection_update(docs)
+        total_weight = sum(weights)
+        scores: dict[int, float] = {}
+        for docnum in candidates:
+            score, matched = 0.0, 0.0
+            for c in summing_order:
+                value = per_clause[c].get(docnum)
+                if value:
+                    score += value
+            for c in range(clause_count):
+                if docnum in per_clause[c]:
+                    matched += weights[c]
+            scores[docnum] = score * coverage_factor(matched, total_weight)
         for term in parsed.excluded:
             for fieldname in TEXT_FIELDS:
                 words = _words(searcher, term.text, fieldname)
@@ -320,6 +378,7 @@ _COMPLEMENTS: dict[tuple[str, object], tuple[str, object]] = {
     ("kind", "wiki"): ("kind", "post"),
     ("solved", True): ("solved", False),
     ("solved", False): ("solved", True),
+    ("opening", True): ("opening", False),
 }
 
 
@@ -348,4 +407,8 @@ def _term_filters(parsed: ParsedQuery) -> list[tuple[str, object]]:
         filters.append(("solved", parsed.status == "solved"))
     if parsed.employee:
         filters.append(("employee", True))
+    if parsed.thread_id is not None:
+        filters.append(("thread_id", str(parsed.thread_id)))
+    if parsed.openings_only:
+        filters.append(("opening", True))
     return filters

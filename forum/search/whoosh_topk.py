@@ -122,33 +122,76 @@ class _WordList:
 
 
 @dataclass(repr=False)
+class _Clauses:
+    """What every segment shares about the query's clauses, in the direct scorer's order."""
+
+    summing_order: list[int]  # clause numbers in the order scores are added up
+    weights: list[float]  # idf of each clause (coverage), by clause number
+    required: list[bool]
+    deciding: list[bool]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(self.weights)
+
+
+@dataclass(repr=False)
 class _Segment:
     offset: int
-    by_clause: list[list[_WordList]]  # in the order the direct scorer adds clauses up
+    by_clause: list[list[_WordList]]  # by clause number
+    clauses: _Clauses
 
     def score(self, docnum: int) -> float | None:
-        """The document's whole score, or None if a clause does not match it."""
-        score = 0.0
+        """The document's whole score as the direct scorer has it, or None if it does not match."""
+        values: list[float | None] = []
         for clause in self.by_clause:
-            partial, found = 0.0, False
+            best: float | None = None
             for word in clause:
-                partial, holds = word.add_document(partial, docnum)
-                found = found or holds
-            if not found:
-                return None
-            score += partial
-        return score
+                value, holds = word.add_document(0.0, docnum)
+                if holds and (best is None or value > best):
+                    best = value
+            values.append(best)
+        info = self.clauses
+        if not any(
+            value is not None and deciding for value, deciding in zip(values, info.deciding, strict=True)
+        ):
+            return None
+        if any(value is None and required for value, required in zip(values, info.required, strict=True)):
+            return None
+        score, matched = 0.0, 0.0
+        for number in info.summing_order:
+            value = values[number]
+            if value:
+                score += value
+        for number, value in enumerate(values):
+            if value is not None:
+                matched += info.weights[number]
+        return score * whoosh_direct.coverage_factor(matched, info.total_weight)
 
     def bound(self) -> float:
-        """The best score an unread document could still get, added up as score() does."""
-        score = 0.0
+        """The best score an unread document could still get: every clause with unread
+        documents at its current best contribution, computed as score() computes it."""
+        best: list[float | None] = []
         for clause in self.by_clause:
-            partial = 0.0
-            for word in clause:
-                if word.live:
-                    partial = word.add(partial, word.values)
-            score += partial
-        return score
+            live = [word.add(0.0, word.values) for word in clause if word.live]
+            best.append(max(live) if live else None)
+        score, matched = 0.0, 0.0
+        for number in self.clauses.summing_order:
+            value = best[number]
+            if value:
+                score += value
+        for number, value in enumerate(best):
+            if value is not None:
+                matched += self.clauses.weights[number]
+        return score * whoosh_direct.coverage_factor(matched, self.clauses.total_weight)
+
+    def exhausted(self) -> bool:
+        """No unread document can match: a required clause or every deciding one is read out."""
+        live = [any(word.live for word in clause) for clause in self.by_clause]
+        info = self.clauses
+        if any(required and not alive for required, alive in zip(info.required, live, strict=True)):
+            return True
+        return not any(deciding and alive for deciding, alive in zip(info.deciding, live, strict=True))
 
 
 @dataclass(repr=False)
@@ -163,7 +206,8 @@ class BoundedMatches:
 
     segments: list[Callable[[], _Segment]]  # each call starts the segment's lists afresh
     accept: Callable[[int], bool]  # filters, exclusions, deletions, dates: by global document number
-    clause_counts: list[int]  # documents holding a word of each clause
+    candidates: int  # about how many documents hold the required words, or one deciding word
+    required_counts: list[int]  # documents holding a word of each required clause
     budget: int
     score_all: Callable[[], whoosh_direct.Matches | None]
     read: int = 0  # postings read by the last top(), for the benchmarks and tests
@@ -176,15 +220,15 @@ class BoundedMatches:
             return len(self.exact)
         if not self.checked:
             return 0
-        # Each clause's documents are counted; the share that also meets the rest is
-        # taken from the documents read (the best-scored, so a rough share: "about").
-        return max(self.matched, round(min(self.clause_counts) * self.matched / self.checked))
+        # Each clause's documents are counted; the share of candidates that also meets the
+        # rest is taken from the documents read (the best-scored, so a rough share: "about").
+        return max(self.matched, round(self.candidates * self.matched / self.checked))
 
     def _expected_share(self, total: int) -> float:
-        """About what share of the documents read will match every clause: as if the
-        clauses were independent, times 4 (words asked for together go together)."""
+        """About what share of the documents read will match: as if the required clauses
+        were independent, times 4 (words asked for together go together)."""
         share = 1.0
-        for count in sorted(self.clause_counts)[1:]:
+        for count in sorted(self.required_counts)[1:]:
             share *= min(1.0, 4 * count / total)
         return share
 
@@ -238,8 +282,8 @@ class BoundedMatches:
 
 def _done(segment: _Segment, heap: list[tuple[float, int]], limit: int) -> bool:
     """No unread document of the segment can enter the top list."""
-    if any(not any(word.live for word in clause) for clause in segment.by_clause):
-        return True  # a clause has nothing unread left: no unread document can match
+    if segment.exhausted():
+        return True
     if len(heap) < limit:
         return False
     bound = segment.bound()
@@ -272,22 +316,28 @@ def bounded_matches(
             parts, scales = [], []
             for fieldname in fields:
                 analysed = whoosh_direct._words(searcher, term.text, fieldname)
-                if len(analysed) > 1:  # a word that analyses into several (wi-fi) is a phrase
+                if len(analysed) > 1:  # a word that analyses into several is a phrase
                     return None
                 for word in analysed:
                     text = searcher.schema[fieldname].to_bytes(word)
-                    boost = title_boost if fieldname == "title" else 1.0
+                    boost = (title_boost if fieldname == "title" else 1.0) * term.weight
                     parts.append((fieldname, text))
                     scales.append(searcher.idf(fieldname, text) * boost * (k1 + 1))
             if parts:
                 words.append((number, tuple(parts), scales))
     clause_count = len(parsed.clauses)
     if {clause for clause, _parts, _scales in words} != set(range(clause_count)):
-        return None  # a clause of stop words only: the exact path explains it
+        return None  # a clause that analyses to nothing: the exact path explains it
     postings = sum(searcher.doc_frequency(*part) for _clause, parts, _scales in words for part in parts)
     if postings < TOP_K_FROM:
         return None
-    summing_order = sorted(range(clause_count), key=lambda clause: len(parsed.clauses[clause]))
+    weights, deciding = whoosh_direct.clause_weights(searcher, parsed, fields)
+    clauses = _Clauses(
+        summing_order=sorted(range(clause_count), key=lambda clause: len(parsed.clauses[clause])),
+        weights=weights,
+        required=[clause.required for clause in parsed.clauses],
+        deciding=deciding,
+    )
     segments = []
     counts = [0] * clause_count
     try:
@@ -296,17 +346,27 @@ def bounded_matches(
                 (clause, parts, _word_columns(reader, parts, k1), scales) for clause, parts, scales in words
             ]
             found = [word for word in found if word[2].ids]
-            if {word[0] for word in found} != set(range(clause_count)):
-                continue  # a clause matches nothing in this segment
-            segments.append(partial(_start_segment, offset, found, summing_order))
-            for clause in range(clause_count):
+            present = {word[0] for word in found}
+            if any(required and number not in present for number, required in enumerate(clauses.required)):
+                continue  # a required clause matches nothing in this segment
+            if not any(deciding[number] for number in present):
+                continue
+            segments.append(partial(_start_segment, offset, found, clauses))
+            for clause in present:
                 counts[clause] += _union_size(reader, [word[1:3] for word in found if word[0] == clause])
     except LookupError:
         return None
+    required_counts = [count for count, required in zip(counts, clauses.required, strict=True) if required]
+    candidates = (
+        min(required_counts)
+        if required_counts
+        else min(searcher.doc_count_all(), sum(c for c, d in zip(counts, deciding, strict=True) if d))
+    )
     return BoundedMatches(
         segments,
         _acceptance(searcher, parsed),
-        counts,
+        candidates,
+        required_counts,
         budget=max(TOP_K_FROM, postings) // READ_SHARE,
         score_all=partial(whoosh_direct.matches, searcher, parsed, title_boost, k1),
     )
@@ -317,9 +377,13 @@ class _OverBudget(Exception):
 
 
 def _start_segment(offset: int, found: list[tuple[int, tuple, _WordColumns, list[float]]],
-                   summing_order: list[int]) -> _Segment:  # fmt: skip
+                   clauses: _Clauses) -> _Segment:  # fmt: skip
     lists = [_WordList(columns, scales, clause) for clause, _parts, columns, scales in found]
-    return _Segment(offset, [[word for word in lists if word.clause == clause] for clause in summing_order])
+    return _Segment(
+        offset,
+        [[word for word in lists if word.clause == number] for number in range(len(clauses.weights))],
+        clauses,
+    )
 
 
 def _union_size(reader: object, words: list[tuple[tuple, _WordColumns]]) -> int:

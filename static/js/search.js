@@ -38,6 +38,16 @@
       meta.className = "byline";
       meta.textContent = " in " + thread.board + " · " + thread.replies + (thread.replies === 1 ? " reply" : " replies");
       item.appendChild(meta);
+      if (thread.answer) {  // the accepted answer's first lines: the asker may stop here
+        var answer = document.createElement("p");
+        answer.className = "similar-answer";
+        var label = document.createElement("span");
+        label.className = "visually-hidden";
+        label.textContent = "Accepted answer: ";
+        answer.appendChild(label);
+        answer.appendChild(document.createTextNode(thread.answer));
+        item.appendChild(answer);
+      }
       list.appendChild(item);
     });
     box.hidden = threads.length === 0;

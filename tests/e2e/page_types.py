@@ -135,6 +135,7 @@ PAGE_TYPES: list[PageType] = [
     _p("moderation.roles", "admin", "/admin/roles"),
     _p("badges.manage", "admin", "/u/jo_staff/badge"),
     _p("known.board_fields", "admin", "/admin/boards/tv/fields"),
+    _p("search.synonym_list", "admin", "/admin/search/synonyms"),
     _p("boards.index", "admin", "/"),
 ]
 
