@@ -85,40 +85,24 @@ class Bookmark(db.Model):
 # The reading member's relation to a thread and its posts, loaded with the rows they belong to
 # for the member's id given as the "viewer_id" parameter (forum.boards.services undefers them
 # for a member: LOAD_WITH_*_FOR_MEMBER), so the thread page and the lists run no query of their own.
-def _viewer_thread_read(column: object) -> object:
+def _for_viewer(model: type, column: object, *conditions: object) -> object:
+    """`column` of the viewer's own row of `model` (its user_id is the viewer), where `conditions` hold."""
     return column_property(
         select(column)
-        .where(ThreadRead.user_id == bindparam("viewer_id"), ThreadRead.thread_id == Thread.id)
-        .correlate_except(ThreadRead)
+        .where(model.user_id == bindparam("viewer_id"), *conditions)
+        .correlate_except(model)
         .scalar_subquery(),
         deferred=True,
         raiseload=True,
     )
 
 
-Thread.viewer_last_read = _viewer_thread_read(ThreadRead.last_read_position)
-Thread.viewer_seen = _viewer_thread_read(ThreadRead.seen_position)
-Thread.viewer_board_marked_at = column_property(
-    select(BoardRead.marked_at)
-    .where(BoardRead.user_id == bindparam("viewer_id"), BoardRead.board_id == Thread.board_id)
-    .correlate_except(BoardRead)
-    .scalar_subquery(),
-    deferred=True,
-    raiseload=True,
+Thread.viewer_last_read = _for_viewer(
+    ThreadRead, ThreadRead.last_read_position, ThreadRead.thread_id == Thread.id
 )
-Thread.viewer_draft = column_property(
-    select(Draft.body)
-    .where(Draft.user_id == bindparam("viewer_id"), Draft.thread_id == Thread.id)
-    .correlate_except(Draft)
-    .scalar_subquery(),
-    deferred=True,
-    raiseload=True,
+Thread.viewer_seen = _for_viewer(ThreadRead, ThreadRead.seen_position, ThreadRead.thread_id == Thread.id)
+Thread.viewer_board_marked_at = _for_viewer(
+    BoardRead, BoardRead.marked_at, BoardRead.board_id == Thread.board_id
 )
-Post.viewer_bookmarked = column_property(
-    select(Bookmark.id)
-    .where(Bookmark.user_id == bindparam("viewer_id"), Bookmark.post_id == Post.id)
-    .correlate_except(Bookmark)
-    .scalar_subquery(),
-    deferred=True,
-    raiseload=True,
-)
+Thread.viewer_draft = _for_viewer(Draft, Draft.body, Draft.thread_id == Thread.id)
+Post.viewer_bookmarked = _for_viewer(Bookmark, Bookmark.id, Bookmark.post_id == Post.id)
