@@ -46,6 +46,11 @@ LIMITS = {
         per_user=True,
         message="You are posting very fast; please wait a minute and try again.",
     ),
+    "uploads": Limit(
+        "RATELIMIT_UPLOADS",
+        per_user=True,
+        message="You are uploading very fast; please wait a minute and try again.",
+    ),
     "editing": Limit(
         "RATELIMIT_EDITING",
         per_user=True,

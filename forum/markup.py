@@ -53,7 +53,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
+    "img": {"src", "alt", "title", "loading"},
     "abbr": {"title"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
@@ -62,7 +62,7 @@ ALLOWED_ATTRIBUTES = {
 # Classes are allowed per tag through allowed_classes (never as a free "class" attribute).
 PYGMENTS_CLASSES = {name for name in STANDARD_TYPES.values() if name}
 ALLOWED_CLASSES = {
-    "a": {"mention"},
+    "a": {"mention", "upload-image", "attachment"},
     "span": PYGMENTS_CLASSES | {"mention"},
     "div": {"highlight", "quote-attribution"},
     "code": {"highlight"},
@@ -142,6 +142,39 @@ def mentioned_usernames(html: str) -> list[str]:
     return list(dict.fromkeys(_MENTION_LINK.findall(html)))
 
 
+# This forum's uploads (forum.uploads): the full file, and the thumbnail a post shows of an image.
+_UPLOAD = re.compile(r"/uploads/([0-9a-f]{64})\.([a-z]{2,4})")
+_UPLOADED_IMAGE_ENDINGS = {"png", "jpg", "gif", "webp"}
+
+
+class _UploadLinker(markdown.treeprocessors.Treeprocessor):
+    """An uploaded image shows as its thumbnail, linked to the full image; other uploads are
+    download links (issue #19). Only this forum's upload addresses are touched."""
+
+    def run(self, root: Element) -> None:
+        for parent in list(root.iter()):
+            for index, child in enumerate(list(parent)):
+                if child.tag == "img" and (match := _UPLOAD.fullmatch(child.get("src", ""))):
+                    if match.group(2) not in _UPLOADED_IMAGE_ENDINGS:
+                        continue
+                    child.set("src", f"/uploads/{match.group(1)}/thumbnail")
+                    child.set("loading", "lazy")
+                    if parent.tag != "a":
+                        link = Element("a", {"href": match.group(0), "class": "upload-image"})
+                        link.tail, child.tail = child.tail, None
+                        parent.remove(child)
+                        link.append(child)
+                        parent.insert(index, link)
+                elif child.tag == "a" and (match := _UPLOAD.fullmatch(child.get("href", ""))):
+                    if match.group(2) not in _UPLOADED_IMAGE_ENDINGS and not len(child):
+                        child.set("class", "attachment")
+
+
+class _Uploads(markdown.Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        md.treeprocessors.register(_UploadLinker(md), "uploads", 4)  # after inline (20)
+
+
 class _BoundedHilite(HiliteTreeprocessor):
     """Highlight the first MAX_HIGHLIGHTED_BLOCKS code blocks; later ones stay plain `<pre><code>`.
 
@@ -178,6 +211,7 @@ def new_renderer() -> markdown.Markdown:
             "pymdownx.magiclink",
             _NoRawHTML(),
             _Mentions(),
+            _Uploads(),
         ],
         extension_configs={
             "pymdownx.magiclink": {"hide_protocol": False},
@@ -186,10 +220,17 @@ def new_renderer() -> markdown.Markdown:
     )
 
 
+_UPLOAD_THUMBNAIL = re.compile(r"/uploads/[0-9a-f]{64}(?:/thumbnail|\.(?:png|jpg|gif|webp))")
+
+
 def _image_src_allowed(tag: str, attribute: str, value: str) -> str | None:
-    """External images only over https (documented policy: no mixed content, no data: URLs)."""
+    """Images over https or from this forum's uploads (documented policy: no mixed content, no data: URLs)."""
     if tag == "img" and attribute == "src":
-        return value if value.startswith("https://") or value.startswith("/static/") else None
+        if value.startswith(("https://", "/static/")) or _UPLOAD_THUMBNAIL.fullmatch(value):
+            return value
+        return None
+    if tag == "img" and attribute == "loading":
+        return "lazy"
     return value
 
 

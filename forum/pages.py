@@ -38,6 +38,8 @@ SLOTS: dict[str, str] = {
     "board.head": "board page, in the document's <head> (templates)",
     "board.header": "board page, under the board's description (templates)",
     "board.filters": "board page, above the thread list (templates)",
+    "settings.sections": "the member's settings page, after the badge section (templates)",
+    "review_queue.sections": "the moderators' review queue, after the flagged posts (templates)",
     "post.author": "each post, in the author column (macro(post, features, viewer))",
     "post.header": "each post, in its header after the time (macro(post, features, viewer))",
     "post.after_body": "each post, under its body: attributions (macro(post, features, viewer))",

@@ -36,6 +36,11 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
+def accept_files(app: Flask, endpoint: str, *fields: str) -> None:
+    """Let `endpoint` take files in `fields` (forum.uploads); every other form refuses files."""
+    app.extensions.setdefault("forum.file_fields", {}).setdefault(endpoint, set()).update(fields)
+
+
 def register_input_guards(app: Flask) -> None:
     """Bad requests answer 400/404, never 500 (issue #21).
 
@@ -52,7 +57,9 @@ def register_input_guards(app: Flask) -> None:
         if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
             abort(400, description="The address contains a NUL character.")
         if request.method not in ("GET", "HEAD", "OPTIONS") and request.files:
-            abort(400, description="This form takes no files; send its fields as text.")
+            allowed = app.extensions.get("forum.file_fields", {}).get(request.endpoint, set())
+            if set(request.files) - allowed:
+                abort(400, description="This form takes no files; send its fields as text.")
         return None
 
     @app.errorhandler(DataError)

@@ -42,6 +42,8 @@ class User(db.Model):
     # -- moderation --
     # How many boards this member moderates (board_moderators rows): 0 spares every member a query.
     moderated_board_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The uploaded profile picture (forum.uploads), by content hash; None: the generated avatar.
+    avatar_sha256: Mapped[str | None] = mapped_column(String(64))
 
     sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -24,7 +24,11 @@ _ENTITY = re.compile("|".join(_ENTITIES))
 
 
 def avatar_url(user: object) -> str:
-    """The generated avatar; the initials are in the address, so a new display name is a new image."""
+    """The uploaded picture (forum.uploads), else the generated avatar; either address changes
+    with what it shows (the picture's hash, the initials), so browsers may cache it for long."""
+    picture = getattr(user, "avatar_sha256", None)
+    if picture:
+        return f"/avatars/{picture}.webp"
     username = user.username  # type: ignore[attr-defined]
     return f"/u/{username}/avatar.svg?i={quote(initials(user.name))}"  # type: ignore[attr-defined]
 
