@@ -30,8 +30,10 @@ def register_security_headers(app: Flask) -> None:
         if https:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Pages for a logged-in member carry their name, notifications and forms: never cache.
-        # Responses that declare themselves public (avatars, robots.txt) are the same for everyone.
-        if current_user and current_user.is_authenticated and not response.cache_control.public:
+        # Responses that declare themselves public (avatars, robots.txt) are the same for everyone;
+        # immutable ones (uploaded files, by content hash) never change what an address serves.
+        cache = response.cache_control
+        if current_user and current_user.is_authenticated and not (cache.public or cache.immutable):
             headers["Cache-Control"] = "private, no-store"
         return response
 

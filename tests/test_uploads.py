@@ -162,6 +162,9 @@ def test_text_files_and_pdfs_are_served_as_downloads_never_run(member, client):
     assert response.headers["Content-Disposition"] == "attachment; filename*=UTF-8''router.log"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert (
+        response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    )  # a member's browser keeps it
     pdf = upload_via_http(client, b"%PDF-1.4\n1 0 obj << >>\nendobj\n%%EOF\n", "bill.pdf").get_json()
     assert client.get(pdf["url"]).headers["Content-Type"] == "application/pdf"
 
@@ -400,3 +403,60 @@ def test_cleanup_forgets_uploads_never_posted_after_a_day_and_keeps_posted_ones(
     assert result.exit_code == 0 and "Forgot 1 upload(s)" in result.output
     assert client.get(orphan["url"]).status_code == 404
     assert client.get(posted["url"]).status_code == 200
+
+
+# -- the wiki, and the request size cap --------------------------------------------------------
+
+
+def test_an_image_in_a_wiki_page_is_seen_while_the_page_is_and_kept_by_its_history(
+    app, member, client, make_client
+):
+    from forum.wiki import services as wiki
+    from tests.factories_wiki import edit, make_page
+
+    app.config["WIKI_MIN_POSTS"] = 0
+    answer = upload_via_http(client, png(), "wiring.png").get_json()
+    page = make_page("Wire the hub", f"Like this:\n\n{answer['markdown']}", author=member)
+    visitor = make_client()
+    assert visitor.get(answer["url"]).status_code == 200
+    edit(page, "No picture any more.", author=member)
+    assert visitor.get(answer["url"]).status_code == 200  # the page's history still shows it
+    wiki.delete_page(page, actor=make_user("maria", role="moderator"), reason="Wrong advice")
+    db.session.commit()
+    assert visitor.get(answer["url"]).status_code == 404
+
+
+def test_a_request_over_the_upload_size_cap_is_413_and_other_forms_keep_the_small_cap(app, member, client):
+    app.config["UPLOAD_MAX_REQUEST_BYTES"] = 50_000
+    response = upload_via_http(client, b"x" * 60_000 + b"\n", "huge.log")
+    assert response.status_code == 413 and stored_count() == 0
+    assert upload_via_http(client, b"x" * 30_000 + b"\n", "fits.log").status_code == 201
+    settings = client.post("/settings", data={"bio": "x" * (3 * 1024 * 1024)})
+    assert settings.status_code == 413  # MAX_CONTENT_LENGTH (2 MB) everywhere else
+
+
+def test_an_html_file_renamed_png_is_refused(member, client):
+    response = upload_via_http(client, b"<html><body><script>alert(1)</script></body></html>", "cat.png")
+    assert (
+        response.status_code == 422 and "not a PNG, JPEG, WebP or GIF image" in response.get_json()["error"]
+    )
+    assert stored_count() == 0
+
+
+def test_a_new_wiki_page_takes_an_image_from_the_file_field(app, member, client):
+    app.config.update(WIKI_MIN_POSTS=0, WIKI_MIN_ACCOUNT_AGE_DAYS=0)
+    response = client.post(
+        "/wiki/new",
+        data={"title": "Hub lights explained", "board_id": "0", "body": "Red means no line.", "submit": "1",
+              "attachment": (io.BytesIO(png()), "lights.png"), "attachment_alt": "The hub's lights"},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'alt="The hub' in page and 'class="upload-image"' in page
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(UploadUse).where(UploadUse.wiki_page_id.is_not(None))
+        )
+        == 1
+    )
