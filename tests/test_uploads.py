@@ -460,3 +460,20 @@ def test_a_new_wiki_page_takes_an_image_from_the_file_field(app, member, client)
         )
         == 1
     )
+
+
+def animated_gif(frames: int) -> bytes:
+    pictures = [Image.new("RGB", (60, 40), (index * 20 % 256, 80, 160)) for index in range(frames)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "GIF", save_all=True, append_images=pictures[1:], duration=80, loop=0)
+    return buffer.getvalue()
+
+
+def test_animations_keep_their_frames_up_to_the_cap(app, member, client):
+    app.config["UPLOAD_MAX_FRAMES"] = 10
+    kept = upload_via_http(client, animated_gif(6), "spinner.gif")
+    assert kept.status_code == 201
+    stored = Image.open(io.BytesIO(storage().get(db.session.scalars(select(Upload)).one().sha256)))
+    assert stored.format == "GIF" and stored.n_frames == 6
+    refused = upload_via_http(client, animated_gif(12), "long.gif")
+    assert refused.status_code == 422 and "12 frames" in refused.get_json()["error"]
