@@ -70,6 +70,19 @@ def test_required_phrase_and_excluded_words(client):
     ) == {"Router reset question", "Modem lights"}  # -fibre and -fiber are one word
 
 
+def test_a_question_with_quotes_that_nothing_matches_exactly_finds_threads_with_some_words(client):
+    make_thread(title="Promote the cycling club", body="Posters at the bike shop.")
+    make_thread(title="Tyre pressure", body="Pump it to 80 psi.")
+    question = 'How can I promote bicycles on a "Promote cycling day"?'
+    assert titles(client, question) == ["Promote the cycling club"]
+    page = client.get("/search", query_string={"q": question}).get_data(as_text=True)
+    assert (
+        "Nothing has all of “Promote cycling day” as typed, so these results have some of the words." in page
+    )
+    assert titles(client, '"factory reset"') == []  # nothing to fall back to: still no results
+    assert titles(client, '"promote the cycling"') == ["Promote the cycling club"]  # exact: no note needed
+
+
 def test_variants_and_synonyms_match_with_a_lower_weight(client, seeded):
     make_thread(title="Broadband down since Monday", body="No connection at all.")
     make_thread(title="Internet down since Monday", body="No connection at all.")

@@ -9,7 +9,7 @@ words, and `notes` says so, so the results page can tell the person.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from forum.search.language import STOP_WORDS, normalise
@@ -201,6 +201,31 @@ def parse(text: str) -> ParsedQuery:
     if typed_words and not query.clauses and not query.excluded:
         query.only_stop_words = True
     return query
+
+
+def loosened(query: ParsedQuery) -> ParsedQuery | None:
+    """The query with nothing required: phrases become their words, `+word` a plain word.
+
+    For a question pasted with quotes in it ('"Stack Artifact" in my bike shop?'): when
+    nothing has every required part, results with some of the words beat no results. None
+    when nothing was required (loosening would change nothing).
+    """
+    if not any(clause.required for clause in query.clauses):
+        return None
+    clauses: list[Clause] = []
+    for clause in query.clauses:
+        if not clause.required:
+            clauses.append(clause)
+            continue
+        for term in clause.terms:
+            words = term.text.split() if term.phrase else [term.text]
+            for word in words:
+                candidate = Term(word, weight=term.weight)
+                if not _is_stop_term(candidate) and len(clauses) < MAX_CLAUSES:
+                    clauses.append(Clause([candidate]))
+    if not clauses:
+        return None
+    return replace(query, clauses=clauses, notes=list(query.notes))
 
 
 def _apply_filter(query: ParsedQuery, token: str) -> bool:

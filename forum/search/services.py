@@ -21,7 +21,7 @@ from forum.boards.models import Board, Post, Thread
 from forum.db import refresh_planner_statistics
 from forum.extensions import db
 from forum.search import documents, engine, language, outbox, snippets, synonyms
-from forum.search.query import Clause, ParsedQuery, Term, parse
+from forum.search.query import Clause, ParsedQuery, Term, loosened, parse
 from forum.search.results import Hit
 from forum.wiki.models import WikiPage
 
@@ -138,6 +138,17 @@ def search(text: str, *, page: int = 1, choices: Choices | None = None) -> Searc
     synonyms.expand(query)
     backend = engine.backend()
     hits = backend.search(query, result.page, PER_PAGE)
+    if hits.total == 0 and (loose := loosened(query)) is not None:
+        # Nothing has every required word or exact phrase: say so, and show what has some.
+        hits = backend.search(loose, result.page, PER_PAGE)
+        if hits.total:
+            required = [t.text for c in query.clauses if c.required for t in c.terms if t.weight == 1.0]
+            loose.notes.append(
+                "Nothing has all of "
+                + ", ".join(f"“{text}”" for text in required)
+                + " as typed, so these results have some of the words."
+            )
+            result.query = query = loose
     result.total = hits.total
     result.exact = hits.exact
     result.results = _load(hits.hits, snippets.query_stems(query.all_words()))
