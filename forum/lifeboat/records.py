@@ -216,11 +216,19 @@ def export_old_urls(full: bool) -> Iterator[dict[str, Any]]:
 
 
 def queue_imported_for_search(loader: Loader) -> None:
-    """Queue every thread this import added for the search index (drained after the commit)."""
+    """Queue what this import added for the search index (drained after the commit).
+
+    Into an empty forum, everything is the import's: one rebuild row, so the index is built by
+    the bulk writer. A merge queues each thread it added, for the incremental drain.
+    """
+    from forum.search import outbox
     from forum.search.models import SearchOutbox
 
     space = loader.spaces.get("thread")
     if space is None:
+        return
+    if not loader.merge:
+        outbox.queue_rebuild(db.session)
         return
     now = utcnow()
     added = select(literal("thread"), Thread.id, literal(now)).where(Thread.id > space.offset)

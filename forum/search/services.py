@@ -396,16 +396,10 @@ def reindex(progress: Callable[[int], None], lock_wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of documents.
 
     Holds the index lock for the rebuild, so outbox rows written meanwhile wait, and are
-    replayed on the new index once it is swapped in.
+    replayed on the new index once it is swapped in; rows written before it are covered by it
+    and dropped (an import with SEARCH_DRAIN_AFTER_COMMIT off left one per thread).
     """
     backend = engine.backend()
-    total = 0
-
-    def counted(done: int) -> None:
-        nonlocal total
-        total += done
-        progress(done)
-
     with db.engine.connect() as connection:
         from sqlalchemy.orm import Session
 
@@ -419,8 +413,8 @@ def reindex(progress: Callable[[int], None], lock_wait: float = 60.0) -> int:
                         from forum.errors import Conflict
 
                         raise Conflict("Another process is writing the index; try again in a minute.")
-                    backend.rebuild(documents.all_documents(session), counted)
+                    total = outbox.rebuild(session, backend, progress)
             else:
-                backend.rebuild(documents.all_documents(session), counted)
+                total = outbox.rebuild(session, backend, progress)
     outbox.drain(wait=lock_wait)
     return total
