@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from forum.exchange.fields import RecordError
 from forum.exchange.files import files_folder, remove_other_files, write_files
 from forum.exchange.importer import FORMAT_NAME, FORMAT_VERSION
 from forum.extensions import db
@@ -79,7 +80,11 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
             "generator": "roundabout flask exchange export", "kind": "full" if full else "public",
             "counts": {name: counts.get(name, 0) for name in RECORD_TYPES},
         }  # fmt: skip
-        write_files(files_folder(target), keys, private=full)
+        try:
+            write_files(files_folder(target), keys, private=full)
+        except RecordError:
+            db.session.rollback()  # end the read transaction; nothing was written
+            raise
         body.seek(0)
         partial = target.with_name(target.name + ".partial")
         with open(partial, "w", encoding="utf-8") as out:
