@@ -1,4 +1,4 @@
-"""Uploads in backups and public archives (issue #19): the rows as records, the
+"""Uploads in backups, public archives and the static site (issue #19): the rows as records, the
 bytes in the files folder beside the file, restored through the storage (folder or database)."""
 
 from __future__ import annotations
@@ -195,6 +195,52 @@ def test_public_export_has_files_of_public_posts_pages_and_avatars_only(app, run
     db.session.commit()
     assert run(runner, "export", archive, "--public").exit_code == 0
     assert set(folder_of(archive)) == file_keys(files, "log", "diagram", "avatar")
+
+
+# -- the static site ---------------------------------------------------------------------------
+
+
+def test_static_site_has_the_files_its_pages_show_with_relative_links(app, runner, tmp_path):
+    files = build_forum_with_files()
+    site = tmp_path / "site"
+    result = run(runner, "static-site", site)
+    assert result.exit_code == 0, result.output
+    photo, log, diagram = files["photo"], files["log"], files["diagram"]
+    thread_page = next((site / "t").glob("*/index.html")).read_text(encoding="utf-8")
+    assert f'href="../../uploads/{photo.sha256}.jpg"' in thread_page
+    assert f'src="../../uploads/{photo.sha256}-thumbnail.jpg"' in thread_page
+    assert f'href="../../uploads/{log.sha256}.log"' in thread_page and "/uploads/" not in thread_page.replace(
+        "../../uploads/", ""
+    )
+    wiki_page = (site / "wiki" / "wiring.html").read_text(encoding="utf-8")
+    assert f'src="../uploads/{diagram.sha256}.png"' in wiki_page
+    written = {path.name: path.read_bytes() for path in (site / "uploads").iterdir()}
+    assert set(written) == {f"{photo.sha256}.jpg", f"{photo.sha256}-thumbnail.jpg", f"{log.sha256}.log",
+                            f"{diagram.sha256}.png"}  # fmt: skip
+    assert written[f"{photo.sha256}.jpg"] == storage().get(photo.sha256)
+    assert written[f"{photo.sha256}-thumbnail.jpg"] == storage().get(photo.thumb_sha256)
+
+
+def test_static_site_leaves_out_files_that_are_not_public(app, runner, tmp_path):
+    files = build_forum_with_files()
+    moderator = db.session.scalar(select(User).where(User.username == "maria"))
+    uploads.remove_upload(db.session.get(Upload, files["log"].id), "Private log", actor=moderator)
+    db.session.commit()
+    site = tmp_path / "site"
+    assert run(runner, "static-site", site).exit_code == 0
+    written = {path.name.split(".")[0].split("-")[0] for path in (site / "uploads").iterdir()}
+    assert written == {files["photo"].sha256, files["diagram"].sha256}
+
+
+def test_export_refuses_to_write_a_backup_whose_files_are_missing(app, runner, tmp_path):
+    files = build_forum_with_files()
+    storage().delete(files["diagram"].sha256)
+    db.session.commit()
+    backup = tmp_path / "backup.jsonl"
+    result = run(runner, "export", backup, "--full")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert f"file {files['diagram'].sha256} is missing from the forum's upload storage" in result.output
+    assert not backup.exists()
 
 
 # -- bad records and missing files -------------------------------------------------------------
