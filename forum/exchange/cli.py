@@ -68,7 +68,10 @@ def export_command(file: str, kind: str | None) -> None:
 
     if kind is None:
         raise click.UsageError("Say what to export: --public (an archive to publish) or --full (a backup).")
-    counts = export_file(file, full=kind == "full")
+    try:
+        counts = export_file(file, full=kind == "full")
+    except RecordError as error:
+        raise click.ClickException(f"{file}: {error}. Nothing was written.") from error
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     click.echo(f"Wrote {kind} export to {file}: {summary}.")
 

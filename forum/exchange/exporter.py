@@ -4,6 +4,8 @@ Records are written in file order (users, boards, threads each followed by its r
 wiki pages, then the other types), sorted by id, with fixed key order and whole-second UTC
 timestamps, so exporting the same forum twice gives the same bytes. The meta line counts
 the records, so the body is written to a temporary file first and copied after the meta line.
+Uploaded files go into the files folder beside it (forum.exchange.files), before the file
+that names them replaces the old one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from forum.exchange.fields import RecordError
+from forum.exchange.files import files_folder, remove_other_files, write_files
 from forum.exchange.importer import FORMAT_NAME, FORMAT_VERSION
 from forum.extensions import db
 
@@ -60,6 +64,7 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
 
     target = Path(path)
     counts: dict[str, int] = {}
+    keys: set[str] = set()  # the files the records name
     _begin_snapshot()
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=target.parent or None) as body:
         for record_type in RECORD_TYPES.values():
@@ -68,11 +73,18 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
             for record in record_type.export(full):
                 counts[record["type"]] = counts.get(record["type"], 0) + 1
                 body.write(_line(record))
+                if record_type.files is not None:
+                    keys.update(record_type.files(record))
         meta = {
             "type": "meta", "format": FORMAT_NAME, "version": FORMAT_VERSION,
             "generator": "roundabout flask exchange export", "kind": "full" if full else "public",
             "counts": {name: counts.get(name, 0) for name in RECORD_TYPES},
         }  # fmt: skip
+        try:
+            write_files(files_folder(target), keys, private=full)
+        except RecordError:
+            db.session.rollback()  # end the read transaction; nothing was written
+            raise
         body.seek(0)
         partial = target.with_name(target.name + ".partial")
         with open(partial, "w", encoding="utf-8") as out:
@@ -81,5 +93,6 @@ def export_file(path: str | os.PathLike[str], *, full: bool) -> dict[str, int]:
         if full:
             partial.chmod(0o600)  # a backup holds password hashes and e-mail addresses
         partial.replace(target)
+    remove_other_files(files_folder(target), keys)
     db.session.rollback()  # end the read transaction (and its snapshot)
     return counts

@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import IO, Any
 
 from markupsafe import Markup
@@ -33,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from forum.db import refresh_planner_statistics
 from forum.errors import Invalid
 from forum.exchange.fields import IdSet, RecordError
+from forum.exchange.files import files_folder
 from forum.extensions import db
 from forum.markup import render_markdown
 
@@ -89,6 +91,7 @@ class Checker:
     current_thread_created: Any = None
     current_thread_has_solution: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    files: Path | None = None  # the files folder beside the file (forum.exchange.files)
 
     def add_id(self, kind: str, number: int) -> None:
         if not self.ids.setdefault(kind, IdSet()).add(number):
@@ -286,11 +289,13 @@ def check_meta(record: dict[str, Any]) -> None:
         )
 
 
-def check_file(handle: IO[bytes], progress: Callable[[int], None] | None = None) -> Checker:
+def check_file(
+    handle: IO[bytes], progress: Callable[[int], None] | None = None, files: Path | None = None
+) -> Checker:
     """Pass 1: validate every record; raises RecordError with the line number of the first bad one."""
     from forum.exchange.records import RECORD_TYPES
 
-    checker = Checker()
+    checker = Checker(files=files)
     seen_meta = False
     for number, record in read_records(handle, progress):
         try:
@@ -385,7 +390,7 @@ def import_file(
             "to add the file's records to it"
         )
     with open(path, "rb") as handle:
-        checker = check_file(handle, progress("Checking", size) if progress else None)
+        checker = check_file(handle, progress("Checking", size) if progress else None, files_folder(path))
     try:
         with open(path, "rb") as handle:
             inserted = load_file(

@@ -25,6 +25,7 @@ from forum.exchange import (
     moderation,
     qa_ideas,
     threads,
+    uploads,
     users_boards,
     wiki_audit,
 )
@@ -39,6 +40,8 @@ class RecordType:
     load: Callable[[Loader, Parsed], None]
     # None: written by another type's export (replies come with their thread).
     export: Callable[[bool], Iterator[dict[str, Any]]] | None
+    # The hashes of the files a record names, copied into the files folder (forum.exchange.files).
+    files: Callable[[dict[str, Any]], list[str]] | None = None
 
 
 # -- counters, recomputed in bulk after the rows are in ----------------------------------------
@@ -132,6 +135,11 @@ RECORD_TYPES: dict[str, RecordType] = {record_type.name: record_type for record_
                follow.export_board_reads),
     RecordType("bookmark", follow.parse_bookmark, follow.check_bookmark, follow.load_bookmark,
                follow.export_bookmarks),
+    # -- uploads (issue #19) --
+    RecordType("upload", uploads.parse_upload, uploads.check_upload, uploads.load_upload, uploads.export_uploads,
+               uploads.upload_files),
+    RecordType("upload_use", uploads.parse_upload_use, uploads.check_upload_use, uploads.load_upload_use,
+               uploads.export_upload_uses),
 )}  # fmt: skip
 FINALIZERS: dict[str, list[Callable[[Loader], None]]] = {
     "prepare_merge": [users_boards.prepare_merge_users, wiki_audit.prepare_merge_wiki],

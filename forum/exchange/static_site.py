@@ -2,13 +2,15 @@
 
 Plain files with relative links, so any static web host (or a file browser) can serve it:
 index.html, b/<board>/index.html and page-N.html, t/<thread>/index.html and page-N.html,
-wiki/index.html and wiki/<page>.html, titles.html (every title, for find-in-page) and the
-stylesheets. It shows what an anonymous visitor sees: no hidden or deleted threads, no text
-of hidden or deleted posts, no e-mail addresses, no profiles.
+wiki/index.html and wiki/<page>.html, titles.html (every title, for find-in-page), the
+stylesheets and uploads/ (the uploaded files the pages show, thumbnails as <hash>-thumbnail.<ext>).
+It shows what an anonymous visitor sees: no hidden or deleted threads, no text of hidden or
+deleted posts, no e-mail addresses, no profiles, only the files of the public export.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from datetime import datetime
@@ -24,12 +26,17 @@ from sqlalchemy import and_, select
 from forum.auth.models import User
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE, Board, Post, Thread
 from forum.db import utcnow
+from forum.exchange.uploads import public_files
 from forum.extensions import db
 from forum.ideas.models import Idea
+from forum.uploads.services import UPLOAD_ADDRESS
+from forum.uploads.storage import storage
 from forum.wiki.links import ANCHOR
 from forum.wiki.models import WikiPage, WikiRedirect, WikiRevision
 
 VISIBLE_THREAD = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+# An upload's address in a link or an image of a page: /uploads/<hash>.<ext> or .../thumbnail.
+UPLOAD_LINK = re.compile(r'(?:(?<=href=")|(?<=src="))' + UPLOAD_ADDRESS.pattern)
 
 
 def page_file(number: int) -> str:
@@ -60,9 +67,46 @@ def _day(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d") if moment else ""
 
 
+class _Files:
+    """The public uploads the written pages show, copied into uploads/ as the pages need them."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = root / "uploads"
+        self.public = public_files()
+        self.written: set[str] = set()
+
+    def rewrite(self, html: str, root: str) -> str:
+        """Upload addresses relative to the page; others (removed, not public) stay missing, as
+        the live forum answers them 404 to a visitor."""
+
+        def replace(match: Any) -> str:
+            found = self.public.get(match.group(1))
+            if found is None:
+                return str(match.group(0))
+            extension, thumb, thumb_extension = found
+            if match.group(0).endswith("/thumbnail") and thumb:
+                key, name = thumb, f"{match.group(1)}-thumbnail.{thumb_extension}"
+            else:
+                key, name = match.group(1), f"{match.group(1)}.{extension}"
+            self._copy(key, name)
+            return f"{root}uploads/{name}"
+
+        return UPLOAD_LINK.sub(replace, html)
+
+    def _copy(self, key: str, name: str) -> None:
+        if name in self.written:
+            return
+        data = storage().get(key)
+        if data is not None:  # bytes lost from the storage: missing here too
+            self.folder.mkdir(exist_ok=True)
+            (self.folder / name).write_bytes(data)
+        self.written.add(name)
+
+
 class _Writer:
     def __init__(self, root: Path, progress: Callable[[int], Any] | None) -> None:
         self.root = root
+        self.files = _Files(root)
         self.count = 0
         self.progress = progress
         env = current_app.jinja_env.overlay()
@@ -81,7 +125,7 @@ class _Writer:
         html = self.env.get_template(f"exchange/static/{template}").render(
             **self.common, root="../" * depth, **context
         )
-        path.write_text(html, encoding="utf-8")
+        path.write_text(self.files.rewrite(html, "../" * depth), encoding="utf-8")
         self.count += 1
 
 

@@ -13,7 +13,9 @@ from forum.boards.models import BOARD_KINDS, Board
 from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, flag, ident, iso, text, timestamp
+from forum.exchange.files import HASH
 from forum.exchange.importer import Checker, Loader, Parsed, unique_name
+from forum.exchange.uploads import check_file
 from forum.notifications.models import EMAIL_MODES
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,30}$")
@@ -52,6 +54,7 @@ def parse_user(r: dict[str, Any]) -> Parsed:
         "notify_email": notify_email,
         "watch_on_post": flag(r, "watch_on_post") if "watch_on_post" in r else True,
         "last_digest_at": timestamp(r, "last_digest_at", required=False),
+        "avatar_sha256": text(r, "avatar_sha256", required=False, pattern=HASH, nullable=True),
     }
 
 
@@ -60,6 +63,8 @@ def check_user(c: Checker, p: Parsed) -> None:
     c.add_name("username", p["username"])
     if p["email"]:
         c.add_name("email", p["email"])
+    if p["avatar_sha256"]:
+        check_file(c, p["avatar_sha256"])
 
 
 def prepare_merge_users(loader: Loader) -> None:
@@ -103,6 +108,8 @@ def export_users(full: bool) -> Iterator[dict[str, Any]]:
             joined_at=iso(user.created_at), is_employee=user.id in employees, is_moderator=user.is_moderator,
             bio="" if deleted and not full else user.bio, role=user.role, deleted_at=iso(user.deleted_at),
         )  # fmt: skip
+        if user.avatar_sha256 and (full or not deleted):  # written only when set, as affected_count
+            record["avatar_sha256"] = user.avatar_sha256
         if full:
             record.update(
                 password_hash=user.password_hash, email_confirmed_at=iso(user.email_confirmed_at),

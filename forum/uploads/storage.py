@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum.db import utcnow
@@ -88,13 +88,14 @@ class DatabaseStorage:
     """Blobs in the forum's own database, in the caller's transaction (the caller commits)."""
 
     def put(self, key: str, data: bytes) -> None:
-        blob = db.session.get(UploadBlob, _checked(key))
-        if blob is not None:
-            blob.created_at = utcnow()  # fresh again, as FolderStorage does
-            return
+        """Core statements, not ORM objects: the session never holds the bytes (a restore puts
+        thousands of files in one transaction)."""
+        fresh = update(UploadBlob).where(UploadBlob.sha256 == _checked(key)).values(created_at=utcnow())
+        if db.session.execute(fresh).rowcount:
+            return  # stored already, and fresh again, as FolderStorage does
         try:
             with db.session.begin_nested():
-                db.session.add(UploadBlob(sha256=key, data=data))
+                db.session.execute(insert(UploadBlob).values(sha256=key, data=data, created_at=utcnow()))
         except IntegrityError:
             pass  # another server stored the same bytes a moment ago
 
