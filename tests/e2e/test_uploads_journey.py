@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_page_checks import AXE, AXE_TAGS, RUN_AXE
 from tests.e2e.test_qa_journeys import open_page
 from tests.factories import make_board, make_thread, make_user
 from tests.test_uploads import png
@@ -135,6 +136,9 @@ def test_with_javascript_a_pasted_image_and_a_dropped_log_upload_at_once(live_se
         text,
     ), text
     assert page.evaluate("window.stillHere") is True  # uploaded in place, no page load
+    if AXE.exists():  # the status line and its progress bar, now shown, pass axe-core too
+        page.evaluate(AXE.read_text())  # through the DevTools protocol: the page's CSP stays strict
+        assert page.evaluate(RUN_AXE, AXE_TAGS) == []
 
     page.get_by_role("button", name="Post reply").click()
     page.locator("article.post").nth(1).wait_for()
