@@ -65,6 +65,7 @@ def test_without_javascript_the_chosen_image_is_added_on_preview_and_posted(live
     page.get_by_label("Title").fill("Red light on the hub")
     body = page.get_by_label("Your question or story")
     body.fill("The hub shows this since this morning:")
+    assert not page.locator(".upload-status").is_visible()  # no idle progress bar without JavaScript
     page.get_by_label("Images or files").set_input_files(str(picture))
     page.get_by_label("Describe the image").fill("Hub with a red power light")
     page.get_by_role("button", name="Preview").click()
@@ -106,6 +107,7 @@ def test_with_javascript_a_pasted_image_and_a_dropped_log_upload_at_once(live_se
     box = page.get_by_label("Your reply")
     box.fill("Here is what I see:")
     status = page.locator(".upload-status")
+    assert not status.is_visible()  # shown once a file is on its way
 
     picture = base64.b64encode(png(900, 500, (30, 90, 200))).decode()
     assert page.evaluate(SEND_FILE, ["#reply textarea", "paste", "screenshot.png", "image/png", picture])
