@@ -77,6 +77,8 @@ def main() -> None:
                         log_in(page, base, user, sample["passwords"][user])
                     for page_type in pages:
                         page.goto(base + page_type.path(sample))
+                        # Lazy images (uploaded pictures in posts) load after the load event.
+                        page.wait_for_load_state("networkidle")
                         name = f"{page_type.label}-{viewport.name}-{scheme}".replace("/", "_").replace(
                             " ", "_"
                         )

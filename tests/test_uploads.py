@@ -165,6 +165,7 @@ def test_text_files_and_pdfs_are_served_as_downloads_never_run(member, client):
     assert (
         response.headers["Cache-Control"] == "private, max-age=31536000, immutable"
     )  # a member's browser keeps it
+    assert "style-src" not in response.headers["Content-Security-Policy"]  # images only (their viewer)
     pdf = upload_via_http(client, b"%PDF-1.4\n1 0 obj << >>\nendobj\n%%EOF\n", "bill.pdf").get_json()
     assert client.get(pdf["url"]).headers["Content-Type"] == "application/pdf"
 

@@ -129,7 +129,12 @@ def _file_response(
     else:
         response.headers["Content-Disposition"] = "inline"
     # Nothing served from here runs: no scripts, no plugins, no framing, a sandbox even if opened.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    # An image opened on its own is shown in the browser's image page, which styles itself
+    # inline (centred, zoom on click); styles are all it may have, and only for images.
+    policy = "default-src 'none'; img-src 'self'; sandbox"
+    if download_name is None:
+        policy += "; style-src 'unsafe-inline'"
+    response.headers["Content-Security-Policy"] = policy
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = ("public, " if public else "private, ") + IMMUTABLE
     response.set_etag(etag)

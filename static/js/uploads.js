@@ -22,8 +22,22 @@
       status.classList.toggle("field-error", Boolean(isError));
     }
 
+    // Where a file's Markdown goes: at the cursor, but never inside an image or link, such as
+    // the description of the image just added (still selected, or being typed): after it.
+    function insertionPoint(value, start, end) {
+      var opening = value.lastIndexOf("[", start);
+      if (opening > 0 && value.charAt(opening - 1) === "!") opening -= 1;
+      var whole = opening === -1 ? null : /^!?\[[^\]\n]*\]\([^)\s]*\)/.exec(value.slice(opening));
+      if (whole && opening < start && start < opening + whole[0].length) {
+        return [opening + whole[0].length, opening + whole[0].length];
+      }
+      return [start, end];
+    }
+
     function insert(answer) {
-      var start = textarea.selectionStart, end = textarea.selectionEnd, value = textarea.value;
+      var value = textarea.value;
+      var point = insertionPoint(value, textarea.selectionStart, textarea.selectionEnd);
+      var start = point[0], end = point[1];
       var before = value.slice(0, start), after = value.slice(end);
       var gap = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
       var markdown = gap + answer.markdown + (after && !/^\n/.test(after) ? "\n\n" : "");

@@ -40,6 +40,10 @@ NOT_PAGES = {
     "known.register_feed",
     "known.response_json",
     "known.response_csv",
+    # Uploaded files, thumbnails and profile pictures (forum.uploads): bytes, not pages.
+    "uploads.serve",
+    "uploads.thumbnail",
+    "uploads.avatar",
     # Old Discourse, phpBB and Stack Exchange addresses (lifeboat): permanent redirects.
     *(f"lifeboat.old_address_{number}" for number in range(14)),
 }
@@ -75,6 +79,7 @@ PAGE_TYPES: list[PageType] = [
     _p("boards.board", "anonymous", "/b/phone", name="busy board"),
     _p("boards.thread", "anonymous", "{long_thread_url}", name="long thread"),
     _p("boards.thread", "anonymous", "{solved_thread_url}", name="solved thread"),
+    _p("boards.thread", "anonymous", "{upload_thread_url}", name="thread with uploads"),
     _p("auth.profile", "anonymous", "/u/maria"),
     _p("search.results", "anonymous", "/search?q=wifi+channel"),
     _p("search.results", "anonymous", "/search", name="empty search"),
@@ -109,6 +114,8 @@ PAGE_TYPES: list[PageType] = [
     _p("boards.edit_post", "member", "/p/{member_post_id}/edit"),
     _p("auth.settings", "member", "/settings"),
     _p("badges.settings", "member", "/settings/employee"),
+    _p("uploads.mine", "member", "/settings/uploads"),
+    _p("boards.thread", "member", "{upload_thread_url}", name="thread with uploads"),
     _p("notifications.index", "member", "/notifications"),
     _p("notifications.settings", "member", "/notifications/settings"),
     _p("moderation.notices", "member", "/me/notices"),
@@ -119,7 +126,7 @@ PAGE_TYPES: list[PageType] = [
     _p("search.results", "member", "/search?q=router"),
     # Moderators
     _p("boards.thread", "moderator", "{long_thread_url}", name="long thread"),
-    _p("moderation.queue", "moderator", "/mod/queue"),
+    _p("moderation.queue", "moderator", "/mod/queue"),  # with the uploads of the last 7 days
     _p("moderation.mod_log", "moderator", "/mod/log"),
     _p("moderation.member", "moderator", "/mod/users/priya"),
     _p("moderation.thread_tools", "moderator", "/t/{long_thread_id}/moderate"),
@@ -184,6 +191,42 @@ def serve(app: Any) -> tuple[str, Any]:
     return base, server
 
 
+def router_screenshot(width: int, height: int) -> bytes:
+    """A PNG that looks like a screenshot of a router's status page: bars, rows, one red light."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), (246, 247, 249))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, height // 10), fill=(32, 64, 128))
+    row = height // 14
+    for number in range(2, 12):
+        top = number * row
+        draw.rectangle((width // 20, top, width - width // 20, top + row - 8), fill=(255, 255, 255))
+        draw.rectangle((width // 20 + 12, top + 10, width // 3, top + row - 18), fill=(200, 204, 212))
+        light = (210, 40, 40) if number == 5 else (40, 170, 80)
+        draw.ellipse((width - width // 8, top + 8, width - width // 8 + row - 24, top + row - 16), fill=light)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def portrait(size: int = 400) -> bytes:
+    """A PNG profile picture: a head and shoulders on a teal background."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), (24, 120, 128))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((size * 0.15, size * 0.62, size * 0.85, size * 1.3), fill=(240, 200, 120))
+    draw.ellipse((size * 0.32, size * 0.18, size * 0.68, size * 0.58), fill=(250, 220, 190))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def build_sample(app: Any) -> dict[str, Any]:
     """Seed the demo into `app`'s empty database, add what it lacks, return the addresses' parts."""
     from sqlalchemy import select
@@ -246,6 +289,30 @@ def build_sample(app: Any) -> dict[str, Any]:
             base_revision_id=page.current_revision_id,
             summary="Mention 5 GHz",
         )
+        # Uploads (issue #19): a thread whose first post shows a large screenshot and whose reply
+        # links a log file; maria has a profile picture (her settings list them all).
+        from forum.uploads import services as uploads
+
+        screenshot = uploads.upload_file(people["maria"], router_screenshot(1600, 1000), "hub-status.png")
+        upload_thread = boards.start_thread(
+            board,
+            "Hub 4 status page shows a red light on the line",
+            "This is the status page since last night:\n\n"
+            + uploads.markdown_for(screenshot, "Hub 4 status page, the DSL line light is red")
+            + "\n\nThe other lights are green.",
+            actor=people["maria"],
+        )
+        log = uploads.upload_file(
+            people["maria"],
+            b"".join(b"18:%02d WAN down\n18:%02d WAN up\n" % (n, n) for n in range(40)),
+            "hub.log",
+        )
+        boards.reply(
+            upload_thread,
+            "And the hub's log from last night: " + uploads.markdown_for(log),
+            actor=people["maria"],
+        )
+        uploads.set_avatar(people["maria"], portrait(), "me.png")
         db.session.commit()
         solved = db.session.scalar(select(Thread).where(Thread.solution_post_id.is_not(None)))
         revision = db.session.scalar(select(WikiRevision).where(WikiRevision.page_id == page.id))
@@ -256,6 +323,7 @@ def build_sample(app: Any) -> dict[str, Any]:
             "long_thread_url": long_thread.url,
             "solved_thread_id": solved.id,
             "solved_thread_url": solved.url,
+            "upload_thread_url": upload_thread.url,
             "member_post_id": member_post.id,
             "other_post_id": other_post.id,
             "wiki_slug": page.slug,
