@@ -387,6 +387,33 @@ def test_settings_list_a_members_uploads_and_quota(member, client):
     assert "Picture and uploads" in client.get("/settings").get_data(as_text=True)
 
 
+def test_settings_name_the_thread_and_wiki_page_an_upload_shows_in(app, member, client):
+    from tests.factories_wiki import make_page
+
+    app.config["WIKI_MIN_POSTS"] = 0
+    board = make_board("Broadband")
+    answer, _ = post_with_image(client, board, title="Red light on the hub")
+    make_page("Hub lights explained", f"Red means no line:\n\n{answer['markdown']}", author=member)
+    db.session.commit()
+    page = client.get("/settings/uploads").get_data(as_text=True)
+    row = page[page.index("hub.jpg") :].split("</tr>")[0]
+    assert ">Red light on the hub</a>" in row and ">Wiki: Hub lights explained</a>" in row
+    assert "post " not in row
+
+
+def test_a_refused_file_on_the_settings_page_says_why_on_its_field(member, client):
+    for address, field in (("/uploads", "file"), ("/settings/uploads", "avatar")):
+        response = client.post(
+            address,
+            data={field: (io.BytesIO(b"<html><script>alert(1)</script>"), "me.png")},
+            content_type="multipart/form-data",
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, address
+        assert f'id="{field}-error"' in page and f'aria-describedby="{field}-hint {field}-error"' in page
+    assert stored_count() == 0
+
+
 # -- cleanup -----------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
+from forum.boards.permissions import can_see_thread
 from forum.db import utcnow
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -268,11 +269,41 @@ def read(key: str) -> bytes:
     return data
 
 
-def uses_of(uploads: list[Upload]) -> dict[int, list[UploadUse]]:
-    found: dict[int, list[UploadUse]] = {upload.id: [] for upload in uploads}
-    if uploads:
-        for use in db.session.scalars(select(UploadUse).where(UploadUse.upload_id.in_(list(found)))):
-            found[use.upload_id].append(use)
+@dataclass(frozen=True)
+class Place:
+    """Where an upload shows, for its owner's list: a thread's post or a wiki page, by title."""
+
+    post_id: int | None
+    wiki_slug: str | None
+    title: str
+
+
+def uses_of(uploads: list[Upload], viewer: User) -> dict[int, list[Place]]:
+    """Each upload's places, titled; a thread the viewer may no longer see is left untitled."""
+    from forum.wiki.models import WikiPage
+
+    found: dict[int, list[Place]] = {upload.id: [] for upload in uploads}
+    if not uploads:
+        return found
+    ids = list(found)
+    in_posts = db.session.execute(
+        select(UploadUse.upload_id, Post.id, Thread)
+        .join(Post, Post.id == UploadUse.post_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(UploadUse.upload_id.in_(ids))
+        .order_by(UploadUse.id)
+    )
+    for upload_id, post_id, thread in in_posts:
+        title = thread.title if can_see_thread(viewer, thread) else "a thread you cannot see"
+        found[upload_id].append(Place(post_id, None, title))
+    in_pages = db.session.execute(
+        select(UploadUse.upload_id, WikiPage.slug, WikiPage.title)
+        .join(WikiPage, WikiPage.id == UploadUse.wiki_page_id)
+        .where(UploadUse.upload_id.in_(ids))
+        .order_by(UploadUse.id)
+    )
+    for upload_id, slug, title in in_pages:
+        found[upload_id].append(Place(None, slug, f"Wiki: {title}"))
     return found
 
 

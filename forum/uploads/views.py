@@ -60,8 +60,7 @@ def upload() -> ResponseReturnValue:
         db.session.rollback()
         if wants_json():
             return jsonify({"error": error.message, "field": FIELD, "status": error.status}), error.status
-        flash(error.message, "error")
-        return redirect(url_for("uploads.mine")), 303
+        return _settings_page(error.status, {"file": error.message})
     db.session.commit()
     markdown = services.markdown_for(upload, request.form.get("alt"))
     if wants_json():
@@ -177,29 +176,31 @@ def avatar(key: str) -> ResponseReturnValue:
 @login_required
 def mine() -> ResponseReturnValue:
     """A member's uploads, quota and profile picture."""
-    status = 200
-    if request.method == "POST":
-        try:
-            if request.form.get("remove_avatar"):
-                services.clear_avatar(current_user)
-                message = "Your profile picture is removed; your initials show again."
-            else:
-                chosen = _chosen_files("avatar")
-                if not chosen:
-                    raise Invalid("Choose a picture to upload.", "avatar")
-                services.set_avatar(current_user, _read(chosen[0]), chosen[0].filename)
-                message = "Your profile picture is saved."
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 422 if error.status == 422 else error.status
+    if request.method == "GET":
+        return _settings_page()
+    try:
+        if request.form.get("remove_avatar"):
+            services.clear_avatar(current_user)
+            message = "Your profile picture is removed; your initials show again."
         else:
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url_for("uploads.mine")), 303
+            chosen = _chosen_files("avatar")
+            if not chosen:
+                raise Invalid("Choose a picture to upload.", "avatar")
+            services.set_avatar(current_user, _read(chosen[0]), chosen[0].filename)
+            message = "Your profile picture is saved."
+    except ServiceError as error:
+        db.session.rollback()
+        return _settings_page(error.status, {"avatar": error.message})
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("uploads.mine")), 303
+
+
+def _settings_page(status: int = 200, errors: dict[str, str] | None = None) -> ResponseReturnValue:
+    """The settings page; a refused file shows its reason on its field, with the refusal's status."""
     uploads = services.member_uploads(current_user)
     return render_template(
-        "uploads/mine.html", uploads=uploads, uses=services.uses_of(uploads),
+        "uploads/mine.html", uploads=uploads, uses=services.uses_of(uploads, current_user), errors=errors or {},
         quota=services.quota_of(current_user), accept=ACCEPT, can_upload=permissions.can_upload(current_user),
     ), status  # fmt: skip
 
