@@ -98,7 +98,9 @@ def test_text_fields_sent_as_files_are_refused_not_a_server_error(app, client):
         data["csrf_token"] = client.csrf_token()
         response = client.open(url, method=method, data=data, content_type="multipart/form-data")
         # A form that takes files (uploads) reads the part and refuses a binary ".txt" for what it is.
-        takes_these_files = set(names) <= app.extensions.get("forum.file_fields", {}).get(rule.endpoint, set())
+        takes_these_files = set(names) <= app.extensions.get("forum.file_fields", {}).get(
+            rule.endpoint, set()
+        )
         expected = 422 if takes_these_files else 400
         assert response.status_code == expected, f"{method} {url}: {response.status_code}"
         assert "text \x00 as a file" not in response.get_data(as_text=True)
