@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.notifications.models import Notification
-from tests.e2e.test_qa_journeys import open_page
+from tests.e2e.browsing import logged_in_page
 from tests.factories import make_board, make_reply, make_thread, make_user
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ def _quote_notifications(tom: Any) -> int:
 
 def test_quote_the_selected_words_with_javascript(live_server, chromium):
     thread, post, tom = _quoted_thread()
-    page, problems = open_page(chromium, live_server, make_user("reader"))
+    page, problems = logged_in_page(chromium, live_server, make_user("reader"))
     page.goto(live_server + thread.url)
     page.get_by_role("link", name="Reply", exact=True).first.click()
     assert page.evaluate("location.hash") == "#reply"
@@ -76,7 +76,7 @@ def test_quote_the_selected_words_with_javascript(live_server, chromium):
 
 def test_quote_the_whole_post_without_javascript(live_server, chromium):
     thread, post, tom = _quoted_thread()
-    page, problems = open_page(chromium, live_server, make_user("reader"), javascript=False)
+    page, problems = logged_in_page(chromium, live_server, make_user("reader"), javascript=False)
     page.goto(live_server + thread.url)
     page.locator(f"#post-{post.id} a.quote-link").click()
     box = page.locator(".reply-box textarea")

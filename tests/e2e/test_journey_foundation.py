@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.e2e.browsing import log_in
 from tests.factories import make_board, make_thread, make_user
 
 pytestmark = pytest.mark.e2e
@@ -43,10 +44,7 @@ def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_pro
     # Someone else answers, in their own browser.
     other = browser.new_context()
     other_page = other.new_page()
-    other_page.goto(live_server + "/login")
-    other_page.get_by_label("Username or email").fill(helper.username)
-    other_page.get_by_label("Password", exact=True).fill("correct horse battery staple")
-    other_page.get_by_role("button", name="Log in").click()
+    log_in(other_page, live_server, helper.username, "correct horse battery staple")
     other_page.goto(thread_url)
     other_page.get_by_label("Your reply").fill("Ask billing for a *duplicate charge correction*.")
     other_page.get_by_role("button", name="Post reply").click()

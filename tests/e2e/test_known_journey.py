@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from forum.boards.models import Thread
 from forum.extensions import db
-from tests.factories import PASSWORD, make_thread
+from tests.e2e.browsing import logged_in_page
+from tests.factories import make_thread
 from tests.factories_badges import make_employee
 from tests.factories_known import define, make_question_board
 from tests.factories_moderation import make_admin, make_member, make_moderator
@@ -20,18 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 def logged_in(browser: Any, live_server: str, user: Any, *, javascript: bool = True) -> tuple[Any, list[str]]:
-    context = browser.new_context(java_script_enabled=javascript)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Username or email").fill(user.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server + "/")
-    return page, problems
+    return logged_in_page(browser, live_server, user, javascript=javascript, timeout_ms=15_000)
 
 
 def set_status(page: Any, live_server: str, thread_id: int, label: str, note: str) -> None:

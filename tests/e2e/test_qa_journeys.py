@@ -9,7 +9,8 @@ import pytest
 
 from forum.extensions import db
 from forum.ideas.models import Idea
-from tests.factories import PASSWORD, make_user
+from tests.e2e.browsing import logged_in_page
+from tests.factories import make_user
 from tests.factories_qa import make_idea, make_ideas_board, make_question
 
 pytestmark = pytest.mark.e2e
@@ -21,28 +22,10 @@ def chromium(browser: Any) -> Any:
     return browser
 
 
-def open_page(
-    chromium: Any, live_server: str, user: Any, *, javascript: bool = True
-) -> tuple[Any, list[str]]:
-    """A logged-in page; the list collects console errors and page errors (CSP violations among them)."""
-    context = chromium.new_context(java_script_enabled=javascript)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(live_server + "/login")
-    page.get_by_label("Username or email").fill(user.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server + "/")
-    return page, problems
-
-
 def test_helpful_vote_updates_in_place_with_javascript(live_server, chromium):
     thread, (answer,) = make_question()
     voter = make_user()
-    page, problems = open_page(chromium, live_server, voter)
+    page, problems = logged_in_page(chromium, live_server, voter)
     page.goto(live_server + thread.url)
     page.evaluate("window.stillHere = true")  # gone if the page reloads
     form = page.locator(f"#post-{answer.id} .helpful-form")
@@ -65,7 +48,7 @@ def test_helpful_vote_updates_in_place_with_javascript(live_server, chromium):
 
 def test_helpful_vote_works_without_javascript(live_server, chromium):
     thread, (answer,) = make_question()
-    page, problems = open_page(chromium, live_server, make_user(), javascript=False)
+    page, problems = logged_in_page(chromium, live_server, make_user(), javascript=False)
     page.goto(live_server + thread.url)
     page.locator(f"#post-{answer.id} .helpful-form").get_by_role("button", name="Helpful").click()
     page.wait_for_url(f"**{thread.url}#post-{answer.id}")
@@ -77,7 +60,7 @@ def test_helpful_vote_works_without_javascript(live_server, chromium):
 def test_idea_vote_updates_count_and_budget_in_place(live_server, chromium):
     board = make_ideas_board(slug="ideas")
     thread = make_idea(board, title="Dark mode for the app")
-    page, problems = open_page(chromium, live_server, make_user())
+    page, problems = logged_in_page(chromium, live_server, make_user())
     page.goto(live_server + "/b/ideas")
     page.evaluate("window.stillHere = true")
     page.get_by_role("button", name="Vote for Dark mode for the app").click()

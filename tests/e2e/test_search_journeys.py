@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from forum.search import outbox
-from tests.factories import PASSWORD, make_board, make_reply, make_thread, make_user
+from tests.e2e.browsing import log_in
+from tests.factories import make_board, make_reply, make_thread, make_user
 from tests.factories_qa import mark
 
 pytestmark = pytest.mark.e2e
@@ -69,13 +70,8 @@ def helpdesk() -> Any:
     return board
 
 
-def log_in(page: Any, live_server: str) -> None:
-    member = make_user("new_asker")
-    page.goto(live_server + "/login")
-    page.get_by_label("Username or email").fill(member.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server + "/")
+def log_in_as_new_asker(page: Any, live_server: str) -> None:
+    log_in(page, live_server, make_user("new_asker").username)
 
 
 def similar_requests(page: Any) -> list[str]:
@@ -86,7 +82,7 @@ def similar_requests(page: Any) -> list[str]:
 
 
 def test_similar_threads_appear_while_typing_solved_first(live_server, page, helpdesk):
-    log_in(page, live_server)
+    log_in_as_new_asker(page, live_server)
     page.goto(live_server + "/b/helpdesk/new")
     box = page.locator("#similar-threads")
     assert box.is_hidden()
@@ -134,7 +130,7 @@ def test_typing_fast_sends_few_requests_one_at_a_time(live_server, page, helpdes
     slow = SlowSimilar(app.wsgi_app, delay=0.6)
     app.wsgi_app = slow
     sent = similar_requests(page)
-    log_in(page, live_server)
+    log_in_as_new_asker(page, live_server)
     page.goto(live_server + "/b/helpdesk/new")
     title = page.get_by_label("Title")
 
@@ -163,7 +159,7 @@ def test_clearing_the_title_hides_the_box_even_if_an_answer_arrives_late(live_se
     slow = SlowSimilar(app.wsgi_app, delay=0.8)
     app.wsgi_app = slow
     sent = similar_requests(page)
-    log_in(page, live_server)
+    log_in_as_new_asker(page, live_server)
     page.goto(live_server + "/b/helpdesk/new")
     title = page.get_by_label("Title")
     with page.expect_request(lambda request: SIMILAR_PATH in request.url):
@@ -179,7 +175,7 @@ def test_thread_titles_are_shown_as_text_not_html(live_server, page, page_proble
     board = make_board("Helpdesk", slug="helpdesk")
     make_thread(board, title="<img src=x onerror=alert(1)> printer offline", body="Odd title.")
     outbox.drain()
-    log_in(page, live_server)
+    log_in_as_new_asker(page, live_server)
     page.goto(live_server + "/b/helpdesk/new")
     page.get_by_label("Title").press_sequentially("printer offline", delay=30)
     link = page.locator("#similar-threads a")
@@ -197,7 +193,7 @@ def test_preview_lists_similar_threads_without_javascript(live_server, browser, 
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     sent = similar_requests(page)
-    log_in(page, live_server)
+    log_in_as_new_asker(page, live_server)
     page.goto(live_server + "/b/helpdesk/new")
     assert page.locator("#similar-threads").is_hidden()
 

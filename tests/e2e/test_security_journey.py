@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from forum.boards.models import Post
 from forum.extensions import db
-from tests.factories import PASSWORD, make_board, make_thread
+from tests.e2e.browsing import log_in
+from tests.factories import make_board, make_thread
 from tests.factories_moderation import make_member, make_moderator
 from tests.test_security_content import XSS_VECTORS
 
@@ -24,13 +25,6 @@ def serve_external_images(target):
         lambda url: not url.startswith("http://127.0.0.1"),
         lambda route: route.fulfill(status=200, content_type="image/gif", body=PIXEL),
     )
-
-
-def log_in(page, base, username):
-    page.goto(base + "/login")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 # The development server leaves a static file unclosed when Chromium drops a favicon request on

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.browsing import logged_in_page
 from tests.e2e.test_page_checks import AXE, AXE_TAGS, RUN_AXE
-from tests.e2e.test_qa_journeys import open_page
 from tests.factories import make_board, make_thread, make_user
 from tests.test_uploads import png
 
@@ -57,7 +57,7 @@ def _loaded_widths(page: Any, selector: str) -> list[int]:
 def test_without_javascript_the_chosen_image_is_added_on_preview_and_posted(live_server, chromium, tmp_path):
     board = make_board("Broadband", slug="broadband")
     member = make_user("ann")
-    page, problems = open_page(chromium, live_server, member, javascript=False)
+    page, problems = logged_in_page(chromium, live_server, member, javascript=False)
     picture = tmp_path / "hub lights.png"
     picture.write_bytes(png(1600, 1000, (200, 30, 30)))  # larger than a thumbnail
 
@@ -101,7 +101,7 @@ def test_without_javascript_the_chosen_image_is_added_on_preview_and_posted(live
 def test_with_javascript_a_pasted_image_and_a_dropped_log_upload_at_once(live_server, chromium):
     thread = make_thread(make_board("Broadband", slug="broadband"), title="Wifi drops every evening")
     member = make_user("bea")
-    page, problems = open_page(chromium, live_server, member)
+    page, problems = logged_in_page(chromium, live_server, member)
     page.goto(live_server + thread.url)
     page.evaluate("window.stillHere = true")  # gone if the page reloads
     box = page.get_by_label("Your reply")
@@ -158,7 +158,7 @@ def test_with_javascript_a_pasted_image_and_a_dropped_log_upload_at_once(live_se
 def test_with_javascript_two_files_pasted_one_after_the_other_both_keep_their_markdown(live_server, chromium):
     """The second upload lands after the first image, not over its selected description."""
     thread = make_thread(make_board("Broadband", slug="broadband"), title="Speed test results")
-    page, problems = open_page(chromium, live_server, make_user("cyd"))
+    page, problems = logged_in_page(chromium, live_server, make_user("cyd"))
     page.goto(live_server + thread.url)
     first = base64.b64encode(png(300, 200, (10, 10, 10))).decode()
     second = base64.b64encode(png(200, 300, (250, 250, 250))).decode()
@@ -180,21 +180,14 @@ PHONE_WIDTH = 390
 def test_on_a_phone_the_file_field_and_a_large_image_do_not_scroll_sideways(live_server, chromium, tmp_path):
     board = make_board("Broadband", slug="broadband")
     member = make_user("dee")
-    context = chromium.new_context(
-        viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True
+    page, problems = logged_in_page(
+        chromium,
+        live_server,
+        member,
+        viewport={"width": PHONE_WIDTH, "height": 844},
+        is_mobile=True,
+        has_touch=True,
     )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    from tests.factories import PASSWORD
-
-    page.goto(live_server + "/login")
-    page.get_by_label("Username or email").fill(member.username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server + "/")
 
     page.goto(f"{live_server}/b/{board.slug}/new")
     field = page.locator(".upload-field")
@@ -222,5 +215,5 @@ def test_on_a_phone_the_file_field_and_a_large_image_do_not_scroll_sideways(live
     assert shown["x"] >= 0 and shown["x"] + shown["width"] <= PHONE_WIDTH
     assert page.locator(".upload-field").is_visible()  # the reply box's file field, on the same page
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
-    context.close()
+    page.context.close()
     assert not problems, problems
