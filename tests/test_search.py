@@ -462,6 +462,26 @@ def test_reindex_swaps_directories_atomically(app, runner, search_backend):
     assert len(generations) == 2  # the live one and the previous one, for readers still on it
 
 
+@pytest.mark.parametrize("procs", [1, 2])
+def test_index_files_stay_separate_so_workers_share_them_through_the_page_cache(
+    app, runner, search_backend, procs
+):
+    """A compound segment (.seg) is copied into every searcher's private memory: ~400 MB a worker at L."""
+    if search_backend != "whoosh":
+        pytest.skip("only the Whoosh backend has an index directory")
+    from pathlib import Path
+
+    app.config["SEARCH_INDEX_PROCS"] = procs
+    for number in range(30):
+        make_thread(title=f"Segment test {number}", body="The router drops wifi.")
+    assert runner.invoke(args=["search", "reindex"]).exit_code == 0
+    make_thread(title="Written after the rebuild", body="Indexed by the outbox, in its own segment.")
+    live = Path(app.config["SEARCH_INDEX_DIR"]) / "current"
+    assert list(live.resolve().glob("*.trm")), "the index has segment files"
+    assert not list(live.resolve().glob("*.seg")), sorted(p.name for p in live.resolve().iterdir())
+    assert "Written after the rebuild" in titles(app.test_client(), "written rebuild")
+
+
 def test_postgres_backend_refuses_sqlite(app, backend, app_config):
     if backend != "sqlite":
         pytest.skip("about SQLite")

@@ -256,7 +256,7 @@ def apply_changes(
 ) -> None:
     """Remove, then (re)add, in one commit. The caller holds the drain lock."""
     ix = open_index()
-    writer = ix.writer(timeout=10.0, limitmb=8)
+    writer = ix.writer(timeout=10.0, limitmb=8, compound=False)
     try:
         for thread_id in removed_threads:
             writer.delete_by_term("thread_id", str(thread_id))
@@ -295,7 +295,11 @@ def rebuild(batches: Iterable[list[Document]], progress: Callable[[int], None]) 
     # Whoosh analyses in pure Python: with several processes each writes its own segment
     # (multisegment: no final merge, which would cost as much again).
     procs = int(current_app.config.get("SEARCH_INDEX_PROCS") or 1)
-    writer = ix.writer(limitmb=128, procs=procs, multisegment=True) if procs > 1 else ix.writer(limitmb=256)
+    # Segments stay separate files (compound=False): a searcher reads them through the page
+    # cache that every worker shares. A compound segment's parts are copied into each
+    # searcher's private memory (whoosh BufferFile): about 400 MB per worker at size L.
+    options = {"limitmb": 128, "procs": procs, "multisegment": True} if procs > 1 else {"limitmb": 256}
+    writer = ix.writer(compound=False, **options)
     try:
         for batch in batches:
             for doc in batch:
