@@ -27,6 +27,7 @@ import markdown
 import markdown.treeprocessors
 import markdown.util
 import nh3
+from flask import current_app, has_app_context
 from markdown.extensions.codehilite import CodeHiliteExtension, HiliteTreeprocessor
 from markupsafe import Markup
 from pygments.token import STANDARD_TYPES
@@ -53,7 +54,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "loading"},
+    "img": {"src", "alt", "title", "loading", "width", "height"},
     "abbr": {"title"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
@@ -143,6 +144,7 @@ def mentioned_usernames(html: str) -> list[str]:
 
 
 # This forum's uploads (forum.uploads): the full file, and the thumbnail a post shows of an image.
+UPLOAD_SIZES = "forum.upload_sizes"  # app.extensions key: callable(keys) -> {key: (width, height)}
 _UPLOAD = re.compile(r"/uploads/([0-9a-f]{64})\.([a-z]{2,4})")
 _UPLOADED_IMAGE_ENDINGS = {"png", "jpg", "gif", "webp"}
 
@@ -168,6 +170,28 @@ class _UploadLinker(markdown.treeprocessors.Treeprocessor):
                 elif child.tag == "a" and (match := _UPLOAD.fullmatch(child.get("href", ""))):
                     if match.group(2) not in _UPLOADED_IMAGE_ENDINGS and not len(child):
                         child.set("class", "attachment")
+
+
+_THUMBNAIL_IMAGE = re.compile(r'<img (?=[^>]*src="/uploads/([0-9a-f]{64})/thumbnail")')
+
+
+def _with_shown_sizes(html: str) -> str:
+    """Thumbnails get their width and height, so the page keeps their place while they load.
+
+    Done here, not in _UploadLinker: the renderer runs in a worker process without the app,
+    and the sizes come from forum.uploads through one lookup (none without that feature).
+    """
+    look_up = current_app.extensions.get(UPLOAD_SIZES) if has_app_context() else None
+    keys = _THUMBNAIL_IMAGE.findall(html)
+    if not look_up or not keys:
+        return html
+    sizes = look_up(keys)
+
+    def sized(match: re.Match[str]) -> str:
+        size = sizes.get(match.group(1))
+        return f'<img width="{size[0]}" height="{size[1]}" ' if size else match.group(0)
+
+    return _THUMBNAIL_IMAGE.sub(sized, html)
 
 
 class _Uploads(markdown.Extension):
@@ -231,6 +255,8 @@ def _image_src_allowed(tag: str, attribute: str, value: str) -> str | None:
         return None
     if tag == "img" and attribute == "loading":
         return "lazy"
+    if tag == "img" and attribute in ("width", "height"):
+        return value if value.isdigit() and 0 < int(value) <= 10_000 else None
     return value
 
 
@@ -318,7 +344,7 @@ def render_markdown(source: str, field: str = "body", *, budget: float | None = 
         if refused.reason == render_worker.FAILED:
             log.error("Markdown renderer failed on a %d-character body: %s", len(source), refused)
         raise Invalid(_REFUSALS[refused.reason], field) from None
-    return Markup(sanitize_html(html))
+    return Markup(sanitize_html(_with_shown_sizes(html)))
 
 
 _PRE_TAG = re.compile(r"<pre(?=[ >])")

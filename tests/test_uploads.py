@@ -195,7 +195,10 @@ def test_a_posted_image_shows_as_a_thumbnail_linked_to_the_full_image(app, membe
         or f'href="/uploads/{key}.jpg" class="upload-image"' in page
     )
     assert f'src="/uploads/{key}/thumbnail"' in page and 'alt="Hub lights"' in page
-    assert client.get(f"/uploads/{key}/thumbnail").status_code == 200
+    image = re.search(rf'<img [^>]*src="/uploads/{key}/thumbnail"[^>]*>', page).group(0)
+    assert 'width="640"' in image and 'height="427"' in image  # its place is kept while it loads
+    thumbnail = client.get(f"/uploads/{key}/thumbnail")
+    assert thumbnail.status_code == 200 and Image.open(io.BytesIO(thumbnail.data)).size == (640, 427)
     assert db.session.scalar(select(func.count()).select_from(UploadUse)) == 1
 
 

@@ -33,6 +33,7 @@ DEFAULTS = {
 def init_app(app: Flask) -> None:
     """Config defaults, storage, blueprints, the composer hook, receivers, slots and Jinja globals."""
     from forum import events, pages
+    from forum.markup import UPLOAD_SIZES
     from forum.security import accept_files
     from forum.uploads import (
         jobs,  # noqa: F401  (registers the daily cleanup)
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, views.allow_upload_sizes)
     app.before_request(views.attach_composer_files)
     app.after_request(views.refused_upload_status)
+    app.extensions[UPLOAD_SIZES] = services.shown_sizes
     events.post_created.connect(services.on_post_saved)
     events.post_edited.connect(services.on_post_saved)
     events.wiki_page_edited.connect(services.on_wiki_page_edited)

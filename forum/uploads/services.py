@@ -307,6 +307,21 @@ def uses_of(uploads: list[Upload], viewer: User) -> dict[int, list[Place]]:
     return found
 
 
+def shown_sizes(keys: list[str]) -> dict[str, tuple[int, int]]:
+    """The size a post shows each image at (its thumbnail's), for the picture's place on the page."""
+    box = current_app.config["UPLOAD_THUMBNAIL_SIZE"]
+    rows = db.session.execute(
+        select(Upload.sha256, Upload.width, Upload.height).where(
+            Upload.sha256.in_(set(keys)), Upload.kind == IMAGE, Upload.width > 0, Upload.height > 0
+        )
+    )
+    sizes = {}
+    for key, width, height in rows:
+        scale = min(1.0, box / width, box / height)
+        sizes[key] = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return sizes
+
+
 def member_uploads(user: User, limit: int = 200) -> list[Upload]:
     return list(
         db.session.scalars(
