@@ -258,13 +258,12 @@ class Loader:
 TABLES = {
     "user": "users", "employee_badge": "employee_badges", "category": "boards", "thread": "threads",
     "post": "posts", "wiki_page": "wiki_pages", "wiki_revision": "wiki_revisions",
-    "wiki_redirect": "wiki_redirects", "helpful_vote": "helpful_votes", "idea_vote": "idea_votes",
-    "idea_status_change": "idea_status_changes", "problem_field": "problem_fields",
-    "problem_value": "problem_values", "problem_value_change": "problem_value_changes",
-    "known_issue_change": "known_issue_changes", "affected_member": "affected_members",
-    "watch": "watches", "audit_entry": "audit_log", "board_moderator": "board_moderators",
-    "flag": "flags", "post_revision": "post_revisions", "user_notice": "user_notices",
-    "bookmark": "bookmarks", "upload": "uploads", "upload_use": "upload_uses",
+    "helpful_vote": "helpful_votes", "idea_vote": "idea_votes", "idea_status_change": "idea_status_changes",
+    "problem_field": "problem_fields", "problem_value": "problem_values",
+    "problem_value_change": "problem_value_changes", "known_issue_change": "known_issue_changes",
+    "affected_member": "affected_members", "watch": "watches", "audit_entry": "audit_log",
+    "board_moderator": "board_moderators", "flag": "flags", "post_revision": "post_revisions",
+    "user_notice": "user_notices", "bookmark": "bookmarks", "upload": "uploads", "upload_use": "upload_uses",
 }  # fmt: skip
 # Kinds keyed by their thread's id: a reference to one is a reference to the thread.
 SAME_IDS = {"idea": "thread", "known_issue": "thread"}
