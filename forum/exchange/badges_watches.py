@@ -18,7 +18,7 @@ from forum.boards.models import Post, Thread
 from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.extensions import db
 from forum.notifications.models import WATCH_LEVELS, WATCH_TARGETS, Watch
 
@@ -57,19 +57,17 @@ def parse_employee_badge(r: dict[str, Any]) -> Parsed:
     }
 
 
+EMPLOYEE_BADGE = Links(
+    "employee_badge", {"user_id": "user", "granted_by_id": "user", "revoked_by_id": "user"}
+)
+
+
 def check_employee_badge(c: Checker, p: Parsed) -> None:
-    c.add_id("employee_badge", p["id"])
-    for name in ("user_id", "granted_by_id", "revoked_by_id"):
-        c.require("user", p[name], name)
+    EMPLOYEE_BADGE.check(c, p)
 
 
 def load_employee_badge(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    loader.add("employee_badges", dict(
-        p, id=loader.ref("employee_badge", "employee_badges", p["id"]), user_id=user,
-        granted_by_id=loader.ref("user", "users", p["granted_by_id"]),
-        revoked_by_id=loader.ref("user", "users", p["revoked_by_id"]),
-    ))  # fmt: skip
+    loader.add("employee_badges", EMPLOYEE_BADGE.row(loader, p))
 
 
 def export_employee_badges(full: bool) -> Iterator[dict[str, Any]]:
@@ -123,22 +121,24 @@ def parse_watch(r: dict[str, Any]) -> Parsed:
     }
 
 
+WATCH = Links("watch", {"user_id": "user"})  # and target_id, of the kind its target_type names
+
+
 def check_watch(c: Checker, p: Parsed) -> None:
-    c.add_id("watch", p["id"])
-    c.require("user", p["user_id"], "user_id")
+    WATCH.check(c, p)
     c.require(WATCH_KINDS[p["target_type"]][0], p["target_id"], "target_id")
 
 
 def load_watch(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    target = loader.ref(*WATCH_KINDS[p["target_type"]], p["target_id"])
+    row = WATCH.row(loader, p, target_id=loader.ref(*WATCH_KINDS[p["target_type"]], p["target_id"]))
     if loader.merge:  # a member and a board that both exist already may have a watch already
         taken = loader.connection.scalar(select(Watch.id).where(
-            Watch.user_id == user, Watch.target_type == p["target_type"], Watch.target_id == target
+            Watch.user_id == row["user_id"], Watch.target_type == p["target_type"],
+            Watch.target_id == row["target_id"],
         ))  # fmt: skip
         if taken is not None:
             return
-    loader.add("watches", dict(p, id=loader.ref("watch", "watches", p["id"]), user_id=user, target_id=target))
+    loader.add("watches", row)
 
 
 def export_watches(full: bool) -> Iterator[dict[str, Any]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.extensions import db
 from forum.follow.models import MAX_NOTE_LENGTH, BoardRead, Bookmark, ThreadRead
 
@@ -55,21 +55,23 @@ def parse_thread_read(r: dict[str, Any]) -> Parsed:
     }
 
 
+THREAD_READ = Links("thread_read", {"user_id": "user", "thread_id": "thread"}, id=None)
+
+
 def check_thread_read(c: Checker, p: Parsed) -> None:
-    c.require("user", p["user_id"], "user_id")
-    c.require("thread", p["thread_id"], "thread_id")
-    key = f"{p['user_id']}:{p['thread_id']}"
-    c.add_name("thread_read", key)
+    THREAD_READ.check(c, p)
+    c.add_name("thread_read", f"{p['user_id']}:{p['thread_id']}")
 
 
 def load_thread_read(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    thread = loader.ref("thread", "threads", p["thread_id"])
+    row = THREAD_READ.row(loader, p)
     if loader.merge and loader.connection.scalar(
-        select(ThreadRead.user_id).where(ThreadRead.user_id == user, ThreadRead.thread_id == thread)
+        select(ThreadRead.user_id).where(
+            ThreadRead.user_id == row["user_id"], ThreadRead.thread_id == row["thread_id"]
+        )
     ):
         return
-    loader.add("thread_reads", dict(p, user_id=user, thread_id=thread))
+    loader.add("thread_reads", row)
 
 
 def export_thread_reads(full: bool) -> Iterator[dict[str, Any]]:
@@ -89,25 +91,29 @@ def export_thread_reads(full: bool) -> Iterator[dict[str, Any]]:
 def parse_board_read(r: dict[str, Any]) -> Parsed:
     return {
         "user_id": ident(r, "user_id"),
-        "board_id": ident(r, "category_id"),
+        "category_id": ident(r, "category_id"),
         "marked_at": timestamp(r, "marked_at"),
     }
 
 
+BOARD_READ = Links("board_read", {"user_id": "user", "category_id": "category"}, id=None)
+
+
 def check_board_read(c: Checker, p: Parsed) -> None:
-    c.require("user", p["user_id"], "user_id")
-    c.require("category", p["board_id"], "category_id")
-    c.add_name("board_read", f"{p['user_id']}:{p['board_id']}")
+    BOARD_READ.check(c, p)
+    c.add_name("board_read", f"{p['user_id']}:{p['category_id']}")
 
 
 def load_board_read(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    board = loader.ref("category", "boards", p["board_id"])
+    row = BOARD_READ.row(loader, p)
+    row["board_id"] = row.pop("category_id")
     if loader.merge and loader.connection.scalar(
-        select(BoardRead.user_id).where(BoardRead.user_id == user, BoardRead.board_id == board)
+        select(BoardRead.user_id).where(
+            BoardRead.user_id == row["user_id"], BoardRead.board_id == row["board_id"]
+        )
     ):
         return
-    loader.add("board_reads", dict(p, user_id=user, board_id=board))
+    loader.add("board_reads", row)
 
 
 def export_board_reads(full: bool) -> Iterator[dict[str, Any]]:
@@ -131,23 +137,21 @@ def parse_bookmark(r: dict[str, Any]) -> Parsed:
     }
 
 
+BOOKMARK = Links("bookmark", {"user_id": "user", "post_id": "post"})
+
+
 def check_bookmark(c: Checker, p: Parsed) -> None:
-    c.add_id("bookmark", p["id"])
-    c.require("user", p["user_id"], "user_id")
-    c.require("post", p["post_id"], "post_id")
+    BOOKMARK.check(c, p)
     c.add_name("bookmark_pair", f"{p['user_id']}:{p['post_id']}")
 
 
 def load_bookmark(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    post = loader.ref("post", "posts", p["post_id"])
+    row = BOOKMARK.row(loader, p)
     if loader.merge and loader.connection.scalar(
-        select(Bookmark.id).where(Bookmark.user_id == user, Bookmark.post_id == post)
+        select(Bookmark.id).where(Bookmark.user_id == row["user_id"], Bookmark.post_id == row["post_id"])
     ):
         return
-    loader.add(
-        "bookmarks", dict(p, id=loader.ref("bookmark", "bookmarks", p["id"]), user_id=user, post_id=post)
-    )
+    loader.add("bookmarks", row)
 
 
 def export_bookmarks(full: bool) -> Iterator[dict[str, Any]]:

@@ -252,6 +252,56 @@ class Loader:
             self._pool = None
 
 
+# -- references, declared once -----------------------------------------------------------------
+
+# The table whose ids a record kind's ids become (a file's "category" is a board).
+TABLES = {
+    "user": "users", "employee_badge": "employee_badges", "category": "boards", "thread": "threads",
+    "post": "posts", "wiki_page": "wiki_pages", "wiki_revision": "wiki_revisions",
+    "helpful_vote": "helpful_votes", "idea_vote": "idea_votes", "idea_status_change": "idea_status_changes",
+    "problem_field": "problem_fields", "problem_value": "problem_values",
+    "problem_value_change": "problem_value_changes", "known_issue_change": "known_issue_changes",
+    "affected_member": "affected_members", "watch": "watches", "audit_entry": "audit_log",
+    "board_moderator": "board_moderators", "flag": "flags", "post_revision": "post_revisions",
+    "user_notice": "user_notices", "bookmark": "bookmarks", "upload": "uploads", "upload_use": "upload_uses",
+}  # fmt: skip
+# Kinds keyed by their thread's id: a reference to one is a reference to the thread.
+SAME_IDS = {"idea": "thread", "known_issue": "thread"}
+
+
+@dataclass(frozen=True)
+class Links:
+    """A record type's own id and the records it refers to, declared once for both passes.
+
+    `check` and `row` read the same declaration, so the references the first pass checks are
+    the ones the second pass maps, each into its kind's table: listed twice, in the check and
+    the load, they could disagree. `refs` maps a field to the kind it names, in the order
+    they are checked; `id` is the field with the record's own id (None: it has none; a field
+    of `refs`: the record is keyed by the record it names, as an idea by its thread).
+    """
+
+    kind: str
+    refs: dict[str, str] = field(default_factory=dict)
+    id: str | None = "id"
+
+    def check(self, c: Checker, p: Parsed) -> None:
+        """Pass 1: the record's id is new and each reference names a record on an earlier line."""
+        if self.id is not None:
+            c.add_id(self.kind, p[self.id])
+        for name, kind in self.refs.items():
+            c.require(kind, p[name], name)
+
+    def row(self, loader: Loader, p: Parsed, **extra: Any) -> dict[str, Any]:
+        """Pass 2: the parsed values with database ids for the record's id and references, and `extra`."""
+        row = dict(p)
+        links = self.refs if self.id is None else {self.id: self.kind, **self.refs}
+        for name, kind in links.items():
+            space = SAME_IDS.get(kind, kind)
+            row[name] = loader.ref(space, TABLES[space], p[name])
+        row.update(extra)
+        return row
+
+
 # -- the two passes ----------------------------------------------------------------------------
 
 

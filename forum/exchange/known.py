@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from forum.boards.models import Thread
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, flag, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.exchange.qa_ideas import _public_threads
 from forum.extensions import db
 from forum.known.fields import value_key
@@ -70,15 +70,17 @@ def parse_problem_field(r: dict[str, Any]) -> Parsed:
     }
 
 
+PROBLEM_FIELD = Links("problem_field", {"category_id": "category"})
+
+
 def check_problem_field(c: Checker, p: Parsed) -> None:
-    c.add_id("problem_field", p["id"])
-    c.require("category", p["category_id"], "category_id")
+    PROBLEM_FIELD.check(c, p)
     c.add_name("problem_field_key", f"{p['category_id']}:{p['key']}")
 
 
 def load_problem_field(loader: Loader, p: Parsed) -> None:
-    row = dict(p, id=loader.ref("problem_field", "problem_fields", p["id"]))
-    row["board_id"] = loader.ref("category", "boards", row.pop("category_id"))
+    row = PROBLEM_FIELD.row(loader, p)
+    row["board_id"] = row.pop("category_id")
     loader.add("problem_fields", row)
 
 
@@ -103,20 +105,16 @@ def parse_problem_value(r: dict[str, Any]) -> Parsed:
     }
 
 
+PROBLEM_VALUE = Links("problem_value", {"thread_id": "thread", "field_id": "problem_field"})
+
+
 def check_problem_value(c: Checker, p: Parsed) -> None:
-    c.add_id("problem_value", p["id"])
-    c.require("thread", p["thread_id"], "thread_id")
-    c.require("problem_field", p["field_id"], "field_id")
+    PROBLEM_VALUE.check(c, p)
     c.add_name("problem_value_pair", f"{p['thread_id']}:{p['field_id']}")
 
 
 def load_problem_value(loader: Loader, p: Parsed) -> None:
-    loader.add("problem_values", {
-        "id": loader.ref("problem_value", "problem_values", p["id"]),
-        "thread_id": loader.ref("thread", "threads", p["thread_id"]),
-        "field_id": loader.ref("problem_field", "problem_fields", p["field_id"]),
-        "value": p["value"], "value_key": value_key(p["value"]),
-    })  # fmt: skip
+    loader.add("problem_values", PROBLEM_VALUE.row(loader, p, value_key=value_key(p["value"])))
 
 
 def export_problem_values(full: bool) -> Iterator[dict[str, Any]]:
@@ -143,20 +141,17 @@ def parse_problem_value_change(r: dict[str, Any]) -> Parsed:
     }
 
 
+PROBLEM_VALUE_CHANGE = Links(
+    "problem_value_change", {"thread_id": "thread", "field_id": "problem_field", "actor_id": "user"}
+)
+
+
 def check_problem_value_change(c: Checker, p: Parsed) -> None:
-    c.add_id("problem_value_change", p["id"])
-    c.require("thread", p["thread_id"], "thread_id")
-    c.require("problem_field", p["field_id"], "field_id")
-    c.require("user", p["actor_id"], "actor_id")
+    PROBLEM_VALUE_CHANGE.check(c, p)
 
 
 def load_problem_value_change(loader: Loader, p: Parsed) -> None:
-    loader.add("problem_value_changes", dict(
-        p, id=loader.ref("problem_value_change", "problem_value_changes", p["id"]),
-        thread_id=loader.ref("thread", "threads", p["thread_id"]),
-        field_id=loader.ref("problem_field", "problem_fields", p["field_id"]),
-        actor_id=loader.ref("user", "users", p["actor_id"]),
-    ))  # fmt: skip
+    loader.add("problem_value_changes", PROBLEM_VALUE_CHANGE.row(loader, p))
 
 
 def export_problem_value_changes(full: bool) -> Iterator[dict[str, Any]]:
@@ -183,13 +178,15 @@ def parse_known_issue(r: dict[str, Any]) -> Parsed:
     }
 
 
+KNOWN_ISSUE = Links("known_issue", {"thread_id": "thread"}, id="thread_id")
+
+
 def check_known_issue(c: Checker, p: Parsed) -> None:
-    c.require("thread", p["thread_id"], "thread_id")
-    c.add_id("known_issue", p["thread_id"])
+    KNOWN_ISSUE.check(c, p)
 
 
 def load_known_issue(loader: Loader, p: Parsed) -> None:
-    loader.add("known_issues", dict(p, thread_id=loader.ref("thread", "threads", p["thread_id"])))
+    loader.add("known_issues", KNOWN_ISSUE.row(loader, p))
 
 
 def export_known_issues(full: bool) -> Iterator[dict[str, Any]]:
@@ -216,20 +213,17 @@ def parse_known_issue_change(r: dict[str, Any]) -> Parsed:
     }
 
 
+KNOWN_ISSUE_CHANGE = Links(
+    "known_issue_change", {"thread_id": "known_issue", "actor_id": "user", "badge_id": "employee_badge"}
+)
+
+
 def check_known_issue_change(c: Checker, p: Parsed) -> None:
-    c.add_id("known_issue_change", p["id"])
-    c.require("known_issue", p["thread_id"], "thread_id")
-    c.require("user", p["actor_id"], "actor_id")
-    c.require("employee_badge", p["badge_id"], "badge_id")
+    KNOWN_ISSUE_CHANGE.check(c, p)
 
 
 def load_known_issue_change(loader: Loader, p: Parsed) -> None:
-    loader.add("known_issue_changes", dict(
-        p, id=loader.ref("known_issue_change", "known_issue_changes", p["id"]),
-        thread_id=loader.ref("thread", "threads", p["thread_id"]),
-        actor_id=loader.ref("user", "users", p["actor_id"]),
-        badge_id=loader.ref("employee_badge", "employee_badges", p["badge_id"]),
-    ))  # fmt: skip
+    loader.add("known_issue_changes", KNOWN_ISSUE_CHANGE.row(loader, p))
 
 
 def export_known_issue_changes(full: bool) -> Iterator[dict[str, Any]]:
@@ -254,21 +248,18 @@ def parse_affected_member(r: dict[str, Any]) -> Parsed:
     }
 
 
+AFFECTED_MEMBER = Links("affected_member", {"thread_id": "thread", "user_id": "user"})
+
+
 def check_affected_member(c: Checker, p: Parsed) -> None:
-    c.add_id("affected_member", p["id"])
-    c.require("thread", p["thread_id"], "thread_id")
-    c.require("user", p["user_id"], "user_id")
+    AFFECTED_MEMBER.check(c, p)
     c.add_name("affected_pair", f"{p['thread_id']}:{p['user_id']}")
 
 
 def load_affected_member(loader: Loader, p: Parsed) -> None:
     created: Any = p["created_at"]
-    loader.add("affected_members", {
-        "id": loader.ref("affected_member", "affected_members", p["id"]),
-        "thread_id": loader.ref("thread", "threads", p["thread_id"]),
-        "user_id": loader.ref("user", "users", p["user_id"]),
-        "created_at": created, "created_on": date(created.year, created.month, created.day),
-    })  # fmt: skip
+    created_on = date(created.year, created.month, created.day)
+    loader.add("affected_members", AFFECTED_MEMBER.row(loader, p, created_on=created_on))
 
 
 def export_affected_members(full: bool) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from forum.auth.models import User
 from forum.exchange.exporter import batched
 from forum.exchange.fields import MAX_ID, RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.moderation.models import (
     FLAG_OUTCOMES,
     FLAG_REASONS,
@@ -52,27 +52,28 @@ def parse_board_moderator(r: dict[str, Any]) -> Parsed:
     }
 
 
+BOARD_MODERATOR = Links(
+    "board_moderator", {"user_id": "user", "category_id": "category", "granted_by_id": "user"}
+)
+
+
 def check_board_moderator(c: Checker, p: Parsed) -> None:
-    c.add_id("board_moderator", p["id"])
-    c.require("user", p["user_id"], "user_id")
-    c.require("category", p["category_id"], "category_id")
-    c.require("user", p["granted_by_id"], "granted_by_id")
+    BOARD_MODERATOR.check(c, p)
     c.add_name("board moderator (user, category)", f"{p['user_id']}:{p['category_id']}")
 
 
 def load_board_moderator(loader: Loader, p: Parsed) -> None:
-    user = loader.ref("user", "users", p["user_id"])
-    board = loader.ref("category", "boards", p["category_id"])
+    row = BOARD_MODERATOR.row(loader, p)
+    row["board_id"] = row.pop("category_id")
     if loader.merge:  # the same member and the same board (matched by e-mail and slug) may exist already
         taken = loader.connection.scalar(
-            select(BoardModerator.id).where(BoardModerator.user_id == user, BoardModerator.board_id == board)
+            select(BoardModerator.id).where(
+                BoardModerator.user_id == row["user_id"], BoardModerator.board_id == row["board_id"]
+            )
         )
         if taken is not None:
             return
-    loader.add("board_moderators", {
-        "id": loader.ref("board_moderator", "board_moderators", p["id"]), "user_id": user, "board_id": board,
-        "created_at": p["created_at"], "granted_by_id": loader.ref("user", "users", p["granted_by_id"]),
-    })  # fmt: skip
+    loader.add("board_moderators", row)
 
 
 def export_board_moderators(full: bool) -> Iterator[dict[str, Any]]:
@@ -116,22 +117,18 @@ def parse_flag(r: dict[str, Any]) -> Parsed:
     return parsed
 
 
+FLAG = Links("flag", {"post_id": "post", "flagger_id": "user", "resolved_by_id": "user"})
+
+
 def check_flag(c: Checker, p: Parsed) -> None:
-    c.add_id("flag", p["id"])
-    c.require("post", p["post_id"], "post_id")
-    c.require("user", p["flagger_id"], "flagger_id")
-    c.require("user", p["resolved_by_id"], "resolved_by_id")
+    FLAG.check(c, p)
     if p["flagger_id"] is not None:  # one flag per member and post
         c.add_name("flag (post, flagger)", f"{p['post_id']}:{p['flagger_id']}")
 
 
 def load_flag(loader: Loader, p: Parsed) -> None:
     # Posts are never matched to existing ones on --merge, so (post, flagger) stays unique.
-    loader.add("flags", dict(
-        p, id=loader.ref("flag", "flags", p["id"]), post_id=loader.ref("post", "posts", p["post_id"]),
-        flagger_id=loader.ref("user", "users", p["flagger_id"]),
-        resolved_by_id=loader.ref("user", "users", p["resolved_by_id"]),
-    ))  # fmt: skip
+    loader.add("flags", FLAG.row(loader, p))
 
 
 def export_flags(full: bool) -> Iterator[dict[str, Any]]:
@@ -162,18 +159,16 @@ def parse_post_revision(r: dict[str, Any]) -> Parsed:
     }
 
 
+POST_REVISION = Links("post_revision", {"post_id": "post", "editor_id": "user"})
+
+
 def check_post_revision(c: Checker, p: Parsed) -> None:
-    c.add_id("post_revision", p["id"])
-    c.require("post", p["post_id"], "post_id")
-    c.require("user", p["editor_id"], "editor_id")
+    POST_REVISION.check(c, p)
     c.add_name("post revision (post, number)", f"{p['post_id']}:{p['number']}")
 
 
 def load_post_revision(loader: Loader, p: Parsed) -> None:
-    loader.add("post_revisions", dict(
-        p, id=loader.ref("post_revision", "post_revisions", p["id"]),
-        post_id=loader.ref("post", "posts", p["post_id"]), editor_id=loader.ref("user", "users", p["editor_id"]),
-    ))  # fmt: skip
+    loader.add("post_revisions", POST_REVISION.row(loader, p))
 
 
 def export_post_revisions(full: bool) -> Iterator[dict[str, Any]]:
@@ -200,15 +195,15 @@ def parse_user_notice(r: dict[str, Any]) -> Parsed:
     }
 
 
+USER_NOTICE = Links("user_notice", {"user_id": "user"})
+
+
 def check_user_notice(c: Checker, p: Parsed) -> None:
-    c.add_id("user_notice", p["id"])
-    c.require("user", p["user_id"], "user_id")
+    USER_NOTICE.check(c, p)
 
 
 def load_user_notice(loader: Loader, p: Parsed) -> None:
-    loader.add("user_notices", dict(
-        p, id=loader.ref("user_notice", "user_notices", p["id"]), user_id=loader.ref("user", "users", p["user_id"]),
-    ))  # fmt: skip
+    loader.add("user_notices", USER_NOTICE.row(loader, p))
 
 
 def export_user_notices(full: bool) -> Iterator[dict[str, Any]]:

@@ -18,7 +18,7 @@ from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.extensions import db
 from forum.ideas.models import IDEA_STATUSES, Idea, IdeaStatusChange, IdeaVote
 from forum.qa.models import HelpfulVote
@@ -60,18 +60,15 @@ def parse_helpful_vote(r: dict[str, Any]) -> Parsed:
     }
 
 
+HELPFUL_VOTE = Links("helpful_vote", {"post_id": "post", "user_id": "user"})
+
+
 def check_helpful_vote(c: Checker, p: Parsed) -> None:
-    c.add_id("helpful_vote", p["id"])
-    c.require("post", p["post_id"], "post_id")
-    c.require("user", p["user_id"], "user_id")
+    HELPFUL_VOTE.check(c, p)
 
 
 def load_helpful_vote(loader: Loader, p: Parsed) -> None:
-    loader.add("helpful_votes", {
-        "id": loader.ref("helpful_vote", "helpful_votes", p["id"]),
-        "post_id": loader.space("post", "posts").map(p["post_id"]),
-        "user_id": loader.ref("user", "users", p["user_id"]), "created_at": p["created_at"],
-    })  # fmt: skip
+    loader.add("helpful_votes", HELPFUL_VOTE.row(loader, p))
 
 
 def export_helpful_votes(full: bool) -> Iterator[dict[str, Any]]:
@@ -97,16 +94,16 @@ def parse_idea(r: dict[str, Any]) -> Parsed:
     }
 
 
+IDEA = Links("idea", {"thread_id": "thread"}, id="thread_id")
+
+
 def check_idea(c: Checker, p: Parsed) -> None:
-    c.require("thread", p["thread_id"], "thread_id")
-    c.add_id("idea", p["thread_id"])
+    IDEA.check(c, p)
 
 
 def load_idea(loader: Loader, p: Parsed) -> None:
     carried = p["votes_carried"] if loader.checker.counts.get("idea_vote") else p["vote_count"]
-    loader.add(
-        "ideas", dict(p, thread_id=loader.ref("thread", "threads", p["thread_id"]), votes_carried=carried)
-    )
+    loader.add("ideas", IDEA.row(loader, p, votes_carried=carried))
 
 
 def export_ideas(full: bool) -> Iterator[dict[str, Any]]:
@@ -134,18 +131,15 @@ def parse_idea_vote(r: dict[str, Any]) -> Parsed:
     }
 
 
+IDEA_VOTE = Links("idea_vote", {"thread_id": "idea", "user_id": "user"})
+
+
 def check_idea_vote(c: Checker, p: Parsed) -> None:
-    c.add_id("idea_vote", p["id"])
-    c.require("idea", p["thread_id"], "thread_id")
-    c.require("user", p["user_id"], "user_id")
+    IDEA_VOTE.check(c, p)
 
 
 def load_idea_vote(loader: Loader, p: Parsed) -> None:
-    loader.add("idea_votes", {
-        "id": loader.ref("idea_vote", "idea_votes", p["id"]),
-        "thread_id": loader.ref("thread", "threads", p["thread_id"]),
-        "user_id": loader.ref("user", "users", p["user_id"]), "created_at": p["created_at"],
-    })  # fmt: skip
+    loader.add("idea_votes", IDEA_VOTE.row(loader, p))
 
 
 def export_idea_votes(full: bool) -> Iterator[dict[str, Any]]:
@@ -173,18 +167,15 @@ def parse_idea_status_change(r: dict[str, Any]) -> Parsed:
     }
 
 
+IDEA_STATUS_CHANGE = Links("idea_status_change", {"thread_id": "idea", "actor_id": "user"})
+
+
 def check_idea_status_change(c: Checker, p: Parsed) -> None:
-    c.add_id("idea_status_change", p["id"])
-    c.require("idea", p["thread_id"], "thread_id")
-    c.require("user", p["actor_id"], "actor_id")
+    IDEA_STATUS_CHANGE.check(c, p)
 
 
 def load_idea_status_change(loader: Loader, p: Parsed) -> None:
-    loader.add("idea_status_changes", dict(
-        p, id=loader.ref("idea_status_change", "idea_status_changes", p["id"]),
-        thread_id=loader.ref("thread", "threads", p["thread_id"]),
-        actor_id=loader.ref("user", "users", p["actor_id"]),
-    ))  # fmt: skip
+    loader.add("idea_status_changes", IDEA_STATUS_CHANGE.row(loader, p))
 
 
 def export_idea_status_changes(full: bool) -> Iterator[dict[str, Any]]:

@@ -4,8 +4,11 @@ To add a record type (votes, badges, watches, ...): write its four functions and
 RecordType line to RECORD_TYPES, in file order (a record may only refer to earlier lines);
 document it in docs/FORMAT.md. `parse` turns a JSON object into checked values (RecordError
 on a bad field), `check` verifies uniqueness and references during the first pass, `load`
-adds rows to the loader's batches, `export(full)` yields the records for a file. Derived
-counters are recomputed by the FINALIZERS after everything is inserted.
+adds rows to the loader's batches, `export(full)` yields the records for a file. Declare the
+record's id and references once, as a `Links` (forum.exchange.importer): `check` calls its
+`check(c, p)` (the id is new, each reference names an earlier line), `load` adds its
+`row(loader, p, **extra)` (every id mapped into its table); a new kind with an id goes into
+`TABLES`. Derived counters are recomputed by the FINALIZERS after everything is inserted.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from forum.boards.models import Post, Thread
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
 from forum.exchange.files import HASH, read_file
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.exchange.qa_ideas import VISIBLE_THREAD
 from forum.extensions import db
 from forum.uploads.files import IMAGE_TYPES, PDF_TYPE, TEXT_TYPES
@@ -127,10 +127,11 @@ def parse_upload(r: dict[str, Any]) -> Parsed:
     }
 
 
+UPLOAD = Links("upload", {"owner_id": "user", "removed_by_id": "user"})
+
+
 def check_upload(c: Checker, p: Parsed) -> None:
-    c.add_id("upload", p["id"])
-    c.require("user", p["owner_id"], "owner_id")
-    c.require("user", p["removed_by_id"], "removed_by_id")
+    UPLOAD.check(c, p)
     if p["owner_id"] is not None:
         c.add_name("upload of a member", f"{p['owner_id']}:{p['sha256']}:{p['kind']}")
     check_file(c, p["sha256"], p["size"])
@@ -139,11 +140,11 @@ def check_upload(c: Checker, p: Parsed) -> None:
 
 
 def load_upload(loader: Loader, p: Parsed) -> None:
-    owner = loader.ref("user", "users", p["owner_id"])
-    if loader.merge and owner is not None:
+    row = UPLOAD.row(loader, p)
+    if loader.merge and row["owner_id"] is not None:
         existing = loader.connection.scalar(
             select(Upload.id).where(
-                Upload.owner_id == owner, Upload.sha256 == p["sha256"], Upload.kind == p["kind"]
+                Upload.owner_id == row["owner_id"], Upload.sha256 == p["sha256"], Upload.kind == p["kind"]
             )
         )
         if existing is not None:  # the same member's same file: its uses join it
@@ -152,10 +153,7 @@ def load_upload(loader: Loader, p: Parsed) -> None:
     for key in (p["sha256"], p["thumb_sha256"]):
         if key is not None:
             storage().put(key, read_file(loader.checker.files, key))
-    loader.add("uploads", dict(
-        p, id=loader.ref("upload", "uploads", p["id"]), owner_id=owner,
-        removed_by_id=loader.ref("user", "users", p["removed_by_id"]),
-    ))  # fmt: skip
+    loader.add("uploads", row)
 
 
 def export_uploads(full: bool) -> Iterator[dict[str, Any]]:
@@ -194,21 +192,16 @@ def parse_upload_use(r: dict[str, Any]) -> Parsed:
     return parsed
 
 
+UPLOAD_USE = Links("upload_use", {"upload_id": "upload", "post_id": "post", "wiki_page_id": "wiki_page"})
+
+
 def check_upload_use(c: Checker, p: Parsed) -> None:
-    c.add_id("upload_use", p["id"])
-    c.require("upload", p["upload_id"], "upload_id")
-    c.require("post", p["post_id"], "post_id")
-    c.require("wiki_page", p["wiki_page_id"], "wiki_page_id")
+    UPLOAD_USE.check(c, p)
     c.add_name("upload_use", f"{p['upload_id']}:{p['post_id']}:{p['wiki_page_id']}")
 
 
 def load_upload_use(loader: Loader, p: Parsed) -> None:
-    loader.add("upload_uses", dict(
-        p, id=loader.ref("upload_use", "upload_uses", p["id"]),
-        upload_id=loader.ref("upload", "uploads", p["upload_id"]),
-        post_id=loader.ref("post", "posts", p["post_id"]),
-        wiki_page_id=loader.ref("wiki_page", "wiki_pages", p["wiki_page_id"]),
-    ))  # fmt: skip
+    loader.add("upload_uses", UPLOAD_USE.row(loader, p))
 
 
 def export_upload_uses(full: bool) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,7 @@ from forum.boards.models import Thread
 from forum.errors import Invalid
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed, unique_name
+from forum.exchange.importer import Checker, Links, Loader, Parsed, unique_name
 from forum.extensions import db
 from forum.moderation.models import AuditEntry
 from forum.wiki.links import Link, render_wikitext
@@ -230,11 +230,11 @@ def parse_audit_entry(r: dict[str, Any]) -> Parsed:
     }
 
 
+AUDIT_ENTRY = Links("audit_entry", {"actor_id": "user", "affected_user_id": "user", "board_id": "category"})
+
+
 def check_audit_entry(c: Checker, p: Parsed) -> None:
-    c.add_id("audit_entry", p["id"])
-    c.require("user", p["actor_id"], "actor_id")
-    c.require("user", p["affected_user_id"], "affected_user_id")
-    c.require("category", p["board_id"], "board_id")
+    AUDIT_ENTRY.check(c, p)
 
 
 # What an audit target_type names, as (record kind, table), so merged ids follow their rows.
@@ -244,13 +244,8 @@ AUDIT_TARGETS = {"user": ("user", "users"), "board": ("category", "boards"), "th
 
 def load_audit_entry(loader: Loader, p: Parsed) -> None:
     target = AUDIT_TARGETS.get(p["target_type"])
-    loader.add("audit_log", dict(
-        p, id=loader.ref("audit_entry", "audit_log", p["id"]),
-        actor_id=loader.ref("user", "users", p["actor_id"]),
-        affected_user_id=loader.ref("user", "users", p["affected_user_id"]),
-        board_id=loader.ref("category", "boards", p["board_id"]),
-        target_id=loader.ref(*target, p["target_id"]) if target else p["target_id"],
-    ))  # fmt: skip
+    target_id = loader.ref(*target, p["target_id"]) if target else p["target_id"]
+    loader.add("audit_log", AUDIT_ENTRY.row(loader, p, target_id=target_id))
 
 
 def export_audit_entries(full: bool) -> Iterator[dict[str, Any]]:

@@ -17,7 +17,7 @@ from forum.boards.models import Post, Thread
 from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
-from forum.exchange.importer import Checker, Loader, Parsed
+from forum.exchange.importer import Checker, Links, Loader, Parsed
 from forum.extensions import db
 from forum.lifeboat.models import ImportedMember, OldUrl, PostOrigin
 from forum.lifeboat.oldurls import path_key
@@ -45,16 +45,17 @@ def parse_imported_member(r: dict[str, Any]) -> Parsed:
     }
 
 
+IMPORTED_MEMBER = Links("imported_member", {"user_id": "user"}, id="user_id")
+
+
 def check_imported_member(c: Checker, p: Parsed) -> None:
-    c.require("user", p["user_id"], "user_id")
-    c.add_id("imported_member", p["user_id"])
+    IMPORTED_MEMBER.check(c, p)
 
 
 def load_imported_member(loader: Loader, p: Parsed) -> None:
-    user_id = loader.ref("user", "users", p["user_id"])
     if loader.merge and p["user_id"] in loader.maps.get("user", {}):
         return  # the file's member is an existing account (same e-mail): it was not imported
-    loader.add("imported_members", {**p, "user_id": user_id})
+    loader.add("imported_members", IMPORTED_MEMBER.row(loader, p))
 
 
 def export_imported_members(full: bool) -> Iterator[dict[str, Any]]:
@@ -79,9 +80,11 @@ def parse_origin(r: dict[str, Any]) -> Parsed:
     }
 
 
+ORIGIN = Links("origin", {"post_id": "post"}, id="post_id")
+
+
 def check_origin(c: Checker, p: Parsed) -> None:
-    c.require("post", p["post_id"], "post_id")
-    c.add_id("origin", p["post_id"])
+    ORIGIN.check(c, p)
 
 
 def origin_summary(p: Parsed) -> str:
@@ -94,8 +97,7 @@ def origin_summary(p: Parsed) -> str:
 
 
 def load_origin(loader: Loader, p: Parsed) -> None:
-    row = {**p, "post_id": loader.ref("post", "posts", p["post_id"]), "summary": origin_summary(p)}
-    loader.add("post_origins", row)
+    loader.add("post_origins", ORIGIN.row(loader, p, summary=origin_summary(p)))
 
 
 def _public_posts() -> Any:
