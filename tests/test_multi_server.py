@@ -4,6 +4,7 @@ configured proxies, and two gunicorn servers behind a real nginx acting as one s
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -16,10 +17,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from forum.db import utcnow
 from forum.extensions import db
 from tests.conftest import POSTGRES_SKIP_REASON, SECRET_KEY, _free_port, make_test_config
 from tests.factories import PASSWORD, make_board, make_user
@@ -133,6 +136,30 @@ class Visitor:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), dict(error.headers)
 
+    def upload(self, path: str, form_page: str, field: str, name: str, data: bytes) -> tuple[int, str]:
+        """A file sent as the editor's JavaScript sends it: multipart, asking for JSON."""
+        _, page, _ = self.get(form_page)
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+        boundary = secrets.token_hex(16)
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(self.base + path, data=body, headers={
+            "Referer": self.base + form_page, "Accept": "application/json",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        })  # fmt: skip
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
     def post(self, path: str, form_page: str, fields: dict[str, str]) -> tuple[int, str]:
         _, page, _ = self.get(form_page)
         token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
@@ -146,6 +173,17 @@ class Visitor:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
+
+
+def _noisy_png(width: int, height: int) -> bytes:
+    """Noise does not compress: a PNG as large as a phone photo."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _wait_for(url: str, context: ssl.SSLContext | None = None) -> None:
@@ -187,6 +225,7 @@ def test_two_app_servers_behind_nginx_are_one_site(tmp_path, postgres):
         "FORUM_JOBS_QUEUE_URL": "redis://127.0.0.1:6379/0",
         "FORUM_JOBS_QUEUE_NAME": prefix,
         "FORUM_PROXY_TRUSTED": "127.0.0.1",
+        "FORUM_UPLOAD_STORAGE": "database",
         "FORUM_ARGON2_TIME_COST": "1",
         "FORUM_ARGON2_MEMORY_COST": "1024",
         "FORUM_ARGON2_PARALLELISM": "1",
@@ -199,7 +238,7 @@ def test_two_app_servers_behind_nginx_are_one_site(tmp_path, postgres):
         )
     )
     with app.app_context():
-        make_user("pat", email="pat@example.org")
+        make_user("pat", email="pat@example.org", created_at=utcnow() - timedelta(days=30), post_count=20)
         make_board("Broadband")
         db.session.commit()
         db.session.remove()
@@ -240,6 +279,17 @@ def test_two_app_servers_behind_nginx_are_one_site(tmp_path, postgres):
             re.findall(r"Hub 4 drops wifi every evening", re.sub(r"<[^>]+>", "", page)) for page in results
         ]
         assert all(titles), "a server did not find the new thread"
+        # A phone photo over nginx's old 3 MB body limit uploads, and both servers show it.
+        photo = _noisy_png(1100, 1100)
+        assert len(photo) > 3 * 1024 * 1024
+        status, answer = pat.upload("/uploads", "/settings/uploads", "file", "hub-lights.png", photo)
+        assert status == 201, answer[:500]
+        address = json.loads(answer)["url"]
+        shown = []
+        for _ in range(4):
+            with pat.opener.open(base + address, timeout=20) as response:
+                shown.append((response.status, len(response.read())))
+        assert all(status == 200 and size > 3 * 1024 * 1024 for status, size in shown), shown
         # Rate limits are shared through Redis: failures through both servers count together.
         guesses = [
             Visitor(base).post("/login", "/login", {"login": "pat", "password": "nope"})[0] for _ in range(4)
