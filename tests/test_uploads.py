@@ -280,6 +280,17 @@ def test_new_accounts_have_a_smaller_daily_quota(app, client):
     assert upload_via_http(client, b"b" * 1000 + b"\n", "two.log").status_code == 201
 
 
+def test_yesterdays_uploads_count_in_all_but_not_today(member, client):
+    upload_via_http(client, b"12:00 WAN down\n", "router.log")
+    upload_via_http(client, b"13:00 WAN up again\n", "later.log")
+    db.session.scalars(select(Upload).where(Upload.name == "router.log")).one().created_at = (
+        utcnow() - timedelta(days=2)
+    )
+    db.session.commit()
+    quota = uploads.quota_of(db.session.get(User, member.id))
+    assert (quota.used_today, quota.used_total) == (19, 34)
+
+
 def test_a_post_may_show_at_most_the_per_post_number_of_uploads(app, member, client):
     app.config["UPLOAD_MAX_PER_POST"] = 2
     refs = [upload_via_http(client, png(10 + i, 10), f"{i}.png").get_json()["markdown"] for i in range(3)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -62,11 +62,13 @@ def quota_of(user: User) -> Quota:
     from forum.moderation.antispam import is_new_account
 
     config = current_app.config
-    counted = select(func.coalesce(func.sum(Upload.size), 0)).where(
-        Upload.owner_id == user.id, Upload.kind != AVATAR
-    )
-    used_total = db.session.scalar(counted) or 0
-    used_today = db.session.scalar(counted.where(Upload.created_at > utcnow() - timedelta(days=1))) or 0
+    today = Upload.created_at > utcnow() - timedelta(days=1)
+    used_total, used_today = db.session.execute(
+        select(
+            func.coalesce(func.sum(Upload.size), 0),
+            func.coalesce(func.sum(case((today, Upload.size), else_=0)), 0),
+        ).where(Upload.owner_id == user.id, Upload.kind != AVATAR)
+    ).one()
     new = is_new_account(user)
     prefix = "NEW_ACCOUNT_UPLOAD" if new else "UPLOAD"
     return Quota(
