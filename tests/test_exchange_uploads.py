@@ -314,3 +314,21 @@ def test_the_same_records_with_their_file_import(runner, tmp_path):
     result = run(runner, "import", path)
     assert result.exit_code == 0, result.output
     assert storage().get(LOG_KEY) == LOG and db.session.scalar(select(Upload.name)) == "router.log"
+
+
+def test_a_forum_without_the_uploads_feature_refuses_a_file_with_uploads_and_says_how(
+    app, tmp_path, app_config
+):
+    """`app` made the tables; the same database, served without uploads, imports the file."""
+    from forum import create_app
+    from forum.config import FEATURES
+
+    without = create_app({**app_config, "FEATURES": tuple(name for name in FEATURES if name != "uploads")})
+    path = write_records(tmp_path / "good.jsonl", [META, USER, upload_record()])
+    (tmp_path / "good.jsonl.files").mkdir()
+    (tmp_path / "good.jsonl.files" / LOG_KEY).write_bytes(LOG)
+    with without.app_context():
+        result = run(without.test_cli_runner(), "import", path)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "runs without the uploads feature; add 'uploads' to FORUM_FEATURES" in result.output
+        assert "Nothing was imported" in result.output and db.session.scalar(select(User.id)) is None

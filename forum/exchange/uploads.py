@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, exists, or_, select
 
 from forum.auth.models import User
@@ -131,6 +132,11 @@ UPLOAD = Links("upload", {"owner_id": "user", "removed_by_id": "user"})
 
 
 def check_upload(c: Checker, p: Parsed) -> None:
+    if "uploads" not in current_app.config["FEATURES"]:
+        raise RecordError(
+            "this file holds uploaded files, and this forum runs without the uploads feature; "
+            "add 'uploads' to FORUM_FEATURES and import again"
+        )
     UPLOAD.check(c, p)
     if p["owner_id"] is not None:
         c.add_name("upload of a member", f"{p['owner_id']}:{p['sha256']}:{p['kind']}")
