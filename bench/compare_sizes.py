@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Does a page cost more on a bigger forum? S and L measured side by side: `make bench-compare`.
+"""Does a page cost more on a bigger forum, or in this version? Two servers side by side.
 
 The shared machine's speed drifts (the same page measured 1.6 and 3.3 ms of CPU half an hour
-apart), so S and L figures from separate `bench/run.py` runs cannot show whether a page's
-cost grows with the forum. This serves both databases (imported by `bench/run.py --size S`
-and `--size L`) with gunicorn at once and alternates the wrk runs, S, L, S, L, ..., page by
-page, so both sizes meet the same drift. It prints the CPU per request of each and L / S.
+apart), so figures from separate `bench/run.py` runs cannot show whether a page's cost grows.
+This serves two databases with gunicorn at once and alternates the wrk runs, A, B, A, B, ...,
+page by page, so both meet the same drift. It prints the CPU per request of each and B / A.
+
+    bench/compare_sizes.py                        # S and L of this code (`make bench-compare`)
+    bench/compare_sizes.py --against ../old-tree  # L served by an older checkout (A) and by this one (B)
+
+For --against, the older tree must have imported L itself (`bench/run.py --size L --no-load`
+run there, with PYTHONPATH set to it): its schema is its own.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402 (the repository root is put on the path first)
     DATA,
+    ROOT,
     check_wrk,
     cpu_seconds,
     log,
@@ -32,13 +38,12 @@ from bench.run import (  # noqa: E402 (the repository root is put on the path fi
 )
 
 
-def serve(size: str) -> tuple[subprocess.Popen, str, list[int], str]:
-    """gunicorn on the imported database of `size`: (process, base URL, worker pids, member cookie)."""
-    instance = DATA / size
+def serve(instance: Path, code: Path) -> tuple[subprocess.Popen, str, list[int], str]:
+    """gunicorn on an imported database, with `code`'s forum: (process, base URL, worker pids, member cookie)."""
     env = dict(
         os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}"
     )
-    server, base, workers = start_gunicorn(env)
+    server, base, workers = start_gunicorn(env, code)
     return server, base, workers, login_cookie(base)
 
 
@@ -51,28 +56,38 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--against", type=Path, help="an older source tree: compare its L with this code's L")
     args = parser.parse_args()
     wrk = check_wrk()
+    if args.against:
+        sides = {
+            "old": (args.against.resolve(), args.against.resolve() / "bench" / "data" / "L"),
+            "new": (ROOT, DATA / "L"),
+        }
+    else:
+        sides = {"S": (ROOT, DATA / "S"), "L": (ROOT, DATA / "L")}
     urls = {}
-    for size in ("S", "L"):
-        instance = DATA / size
+    for side, (_code, instance) in sides.items():
         env = {"FORUM_DATABASE_URL": f"sqlite:///{instance / 'forum.db'}"}
         if not (instance / "forum.db").exists():
-            raise SystemExit(f"No database for size {size}: run `bench/run.py --size {size}` first.")
-        urls[size] = {name.split(" (")[0]: path for name, path in pick_urls(env).items()}
-    servers = {size: serve(size) for size in ("S", "L")}
+            raise SystemExit(f"No database at {instance}: run `bench/run.py` for it first.")
+        urls[side] = {name.split(" (")[0]: path for name, path in pick_urls(env).items()}
+    servers = {side: serve(instance, code) for side, (code, instance) in sides.items()}
+    first, second = sides
     try:
-        log(f"{'page':<28} {'who':<9} {'S CPU ms':>9} {'L CPU ms':>9} {'L / S':>6}")
-        for page in urls["S"]:
+        log(
+            f"{'page':<28} {'who':<9} {first + ' CPU ms':>11} {second + ' CPU ms':>11} {second + ' / ' + first:>9}"
+        )
+        for page in urls[first]:
             for who in ("anonymous", "member"):
-                samples: dict[str, list[float]] = {"S": [], "L": []}
-                for size in ("S", "L"):  # warm-up
+                samples: dict[str, list[float]] = {first: [], second: []}
+                for size in sides:  # warm-up
                     _server, base, _workers, cookie = servers[size]
                     run_wrk(
                         wrk, base + urls[size][page], 1, args.connections, cookie if who == "member" else None
                     )
                 for _ in range(args.runs):
-                    for size in ("S", "L"):
+                    for size in sides:
                         _server, base, workers, cookie = servers[size]
                         before = cpu_seconds(workers)
                         sample = run_wrk(wrk, base + urls[size][page], args.duration, args.connections,
@@ -80,8 +95,8 @@ def main() -> None:
                         samples[size].append(
                             (cpu_seconds(workers) - before) * 1000 / max(1, sample["requests"])
                         )
-                small, large = statistics.median(samples["S"]), statistics.median(samples["L"])
-                log(f"{page:<28} {who:<9} {small:9.2f} {large:9.2f} {large / small:6.2f}")
+                a, b = statistics.median(samples[first]), statistics.median(samples[second])
+                log(f"{page:<28} {who:<9} {a:11.2f} {b:11.2f} {b / a:9.2f}")
     finally:
         for server, *_rest in servers.values():
             server.send_signal(signal.SIGTERM)

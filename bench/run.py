@@ -270,14 +270,16 @@ def run_wrk(wrk: str, url: str, seconds: int, connections: int, cookie: str | No
     }
 
 
-def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, str, list[int]]:
-    """gunicorn with 2 sync workers on a free port, once it answers: (process, base URL, worker pids)."""
+def start_gunicorn(env: dict[str, str], code: Path = ROOT) -> tuple[subprocess.Popen, str, list[int]]:
+    """gunicorn with 2 sync workers on a free port, once it answers: (process, base URL, worker pids).
+
+    `code`: the source tree to serve (bench/compare_sizes.py --against serves an older one)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "forum:create_app()"],
-        env=dict(env, FORUM_RATELIMIT_ENABLED="false"), cwd=ROOT,
+        env=dict(env, FORUM_RATELIMIT_ENABLED="false", PYTHONPATH=str(code)), cwd=code,
     )  # fmt: skip
     for _ in range(100):
         try:

@@ -51,6 +51,13 @@ def received():
 # -- accepted solutions ------------------------------------------------------------------------
 
 
+def make_client_page(url: str) -> str:
+    """The page as a visitor sees it (no session)."""
+    from flask import current_app
+
+    return current_app.test_client().get(url).get_data(as_text=True)
+
+
 def test_asker_marks_a_solution_shown_under_the_opening_post(client, received):
     asker = make_user("asker")
     thread, (answer,) = make_question(asker)
@@ -72,6 +79,11 @@ def test_asker_marks_a_solution_shown_under_the_opening_post(client, received):
     assert f'<a href="/u/{solver.username}">Helpful Hannah</a>' in block
     assert re.search(rf'<a href="/p/{answer.id}">Read (the whole answer )?in context</a>', block)
     assert "Unmark solution" in page
+    # "Solution" in the answer's own header, and in no other post's (also for a visitor).
+    for shown in (page, make_client_page(thread.url)):
+        headers = re.findall(r'<header class="post-header" id="post-(\d+)-meta">(.*?)</header>', shown, re.S)
+        assert [int(post_id) for post_id, header in headers if "tag-solved" in header] == [answer.id]
+        assert "Reputation: helpful votes and solutions" in dict(headers)[str(answer.id)]
     assert client.get(f"/p/{answer.id}").headers["Location"] == f"{thread.url}#post-{answer.id}"
     board_page = client.get(thread.board.url).get_data(as_text=True)
     assert 'aria-label="Solved"' in board_page

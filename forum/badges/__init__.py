@@ -13,6 +13,12 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     register_badges(app)
-    pages.fill_slot(app, "post.author", "badges/_post_badge.html", macro="post_badge")
+    pages.fill_slot(
+        app,
+        "post.author",
+        "badges/_post_badge.html",
+        macro="post_badge",
+        when=lambda post, *_: bool(post.badge),
+    )
     pages.fill_slot(app, "composer.fields", "badges/_choose_badge.html")
     pages.fill_slot(app, "thread_row.marks", "badges/_row_marks.html", macro="row_marks", order=20)

@@ -19,4 +19,11 @@ def init_app(app: Flask) -> None:
         app, BoardKind("announcements", "Announcements (only moderators start threads)", order=40)
     )
     pages.fill_slot(app, "thread.header", "boards/_locked_notice.html", order=50)
-    pages.fill_slot(app, "post.actions", "boards/_post_actions.html", macro="post_actions", order=50)
+    pages.fill_slot(
+        app,
+        "post.actions",
+        "boards/_post_actions.html",
+        macro="post_actions",
+        order=50,
+        when=pages.for_members,
+    )

@@ -16,7 +16,14 @@ def init_app(app: Flask) -> None:
     pages.add_loader(app, "thread", "follow", thread_state)
     pages.fill_slot(app, "thread.head", "follow/_thread_head.html")
     pages.fill_slot(app, "board.filters", "follow/_board_read.html", order=60)
-    pages.fill_slot(app, "post.actions", "follow/_post_actions.html", macro="post_actions", order=95)
+    pages.fill_slot(
+        app,
+        "post.actions",
+        "follow/_post_actions.html",
+        macro="post_actions",
+        order=95,
+        when=pages.for_members,
+    )
 
 
 def thread_state(thread: Any, posts: list[Any], viewer: Any) -> dict[str, Any]:

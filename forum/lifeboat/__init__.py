@@ -38,8 +38,15 @@ def init_app(app: Flask) -> None:
         finish.append(r.queue_imported_for_search)
     app.register_blueprint(bp)
     app.jinja_env.globals["post_origin"] = post_origin
-    pages.fill_slot(app, "post.author", "lifeboat/_post_origin.html", macro="imported_mark", order=5)
-    pages.fill_slot(app, "post.after_body", "lifeboat/_post_origin.html", macro="origin_line")
+    pages.fill_slot(
+        app, "post.author", "lifeboat/_post_origin.html", macro="imported_mark", order=5, when=_imported
+    )
+    pages.fill_slot(app, "post.after_body", "lifeboat/_post_origin.html", macro="origin_line", when=_imported)
+
+
+def _imported(post: Any, *_: Any) -> bool:
+    # The loaded value, without inspect() or parsing: asked for each post of every thread page.
+    return bool(post.__dict__.get("lifeboat_origin"))
 
 
 def post_origin(post: Any) -> dict[str, Any] | None:

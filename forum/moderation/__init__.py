@@ -57,4 +57,11 @@ def init_app(app: Flask) -> None:
     from forum import pages
 
     pages.fill_slot(app, "thread.header", "moderation/_thread_tools.html", order=90)
-    pages.fill_slot(app, "post.actions", "moderation/_post_tools.html", macro="post_tools", order=90)
+    pages.fill_slot(
+        app,
+        "post.actions",
+        "moderation/_post_tools.html",
+        macro="post_tools",
+        order=90,
+        when=pages.for_members,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, request
 
 
@@ -29,6 +31,29 @@ def init_app(app: Flask) -> None:
     pages.fill_slot(app, "thread.title", "qa/_thread_title.html")
     pages.fill_slot(app, "thread_row.marks", "qa/_row_marks.html", macro="row_marks", order=10)
     pages.fill_slot(app, "thread.after_opening_post", "qa/_solution_notice.html", order=10)
-    pages.fill_slot(app, "post.author", "qa/_post_reputation.html", macro="post_reputation", order=10)
-    pages.fill_slot(app, "post.header", "qa/_post_header.html", macro="post_header")
-    pages.fill_slot(app, "post.actions", "qa/_post_actions.html", macro="post_actions", order=10)
+    pages.fill_slot(
+        app,
+        "post.author",
+        "qa/_post_reputation.html",
+        macro="post_reputation",
+        order=10,
+        when=_has_reputation,
+    )
+    pages.fill_slot(app, "post.header", "qa/_post_header.html", macro="post_header", when=_is_the_solution)
+    pages.fill_slot(
+        app, "post.actions", "qa/_post_actions.html", macro="post_actions", order=10, when=_has_actions
+    )
+
+
+def _has_actions(post: Any, features: Any, viewer: Any) -> bool:
+    """Visitors can neither vote nor mark a solution: for them only a helpful count shows."""
+    return bool(post.is_visible and (viewer.is_member or post.helpful_count))
+
+
+def _has_reputation(post: Any, features: Any, viewer: Any) -> bool:
+    return bool(post.author.reputation)
+
+
+def _is_the_solution(post: Any, features: Any, viewer: Any) -> bool:
+    qa = (features or {}).get("qa")
+    return bool(qa and qa.get("solution") is not None and qa["solution"].id == post.id)
