@@ -24,7 +24,7 @@ from forum.notifications import services as notifications
 from forum.notifications.models import Notification, Watch
 from forum.qa import services as qa
 from forum.qa.models import HelpfulVote
-from forum.wiki import services as wiki
+from forum.wiki import editing as wiki
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect
 from tests.factories import login, make_board, make_user
 from tests.factories_exchange import empty_database, read_records, run, write_records
