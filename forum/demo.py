@@ -76,7 +76,7 @@ def _seed_answers_ideas_and_wiki(users: dict[str, User]) -> None:
     from forum.boards.models import Post, Thread
     from forum.ideas import services as ideas
     from forum.qa import services as qa
-    from forum.wiki import services as wiki
+    from forum.wiki import editing as wiki
 
     wifi = db.session.scalar(select(Thread).where(Thread.title == CONVERSATIONS[0][2]))
     answer = db.session.scalar(select(Post).where(Post.thread_id == wifi.id, Post.position == 3))

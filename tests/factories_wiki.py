@@ -8,7 +8,7 @@ from typing import Any
 from forum.auth.models import User
 from forum.db import utcnow
 from forum.extensions import db
-from forum.wiki import services
+from forum.wiki import editing
 from forum.wiki.models import WikiPage
 from tests.factories import make_user
 
@@ -21,13 +21,13 @@ def make_editor(username: str | None = None, **fields: Any) -> User:
 
 def make_page(title: str = "Reset your router", body: str = "Unplug it for ten seconds.", *,
               author: User | None = None, **kwargs: Any) -> WikiPage:  # fmt: skip
-    page = services.create_page(title, body, actor=author or make_editor(), **kwargs)
+    page = editing.create_page(title, body, actor=author or make_editor(), **kwargs)
     db.session.commit()
     return page
 
 
 def edit(page: WikiPage, body: str, *, author: User | None = None, summary: str = "") -> None:
-    services.edit_page(
+    editing.edit_page(
         page, body, actor=author or make_editor(), base_revision_id=page.current_revision_id, summary=summary
     )
     db.session.commit()

@@ -20,11 +20,11 @@ from forum.follow import services as follow
 from forum.follow.models import Bookmark, Draft, ThreadRead
 from forum.ideas import services as ideas
 from forum.ideas.models import Idea
-from forum.notifications import services as notifications
+from forum.notifications import delivery, watches
 from forum.notifications.models import Notification, Watch
 from forum.qa import services as qa
 from forum.qa.models import HelpfulVote
-from forum.wiki import services as wiki
+from forum.wiki import editing as wiki
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect
 from tests.factories import login, make_board, make_user
 from tests.factories_exchange import empty_database, read_records, run, write_records
@@ -76,16 +76,16 @@ def build_forum_with_every_feature() -> dict[str, object]:
     ideas.set_idea_status(idea, "planned", "Coming in the spring release", actor=vic)
     db.session.commit()
     # Watches and notification preferences.
-    notifications.set_watch("board", questions.id, "watching", actor=maria)
-    notifications.set_watch("thread", thread.id, "muted", actor=tom)
-    notifications.update_preferences(tom, notify_email="digest", watch_on_post=False)
+    watches.set_watch("board", questions.id, "watching", actor=maria)
+    watches.set_watch("thread", thread.id, "muted", actor=tom)
+    delivery.update_preferences(tom, notify_email="digest", watch_on_post=False)
     # The wiki: a page that links to another, then renamed (its old address redirects).
     wiki.create_page("Firmware updates", "Install **2.1**, then [[Reset your router]].", actor=admin)
     page = wiki.create_page("Reset your router", "Hold reset. See [[Firmware updates]] and [[Missing page]].",
                             actor=admin, board_id=questions.id)  # fmt: skip
     db.session.commit()
     wiki.rename_page(page, "Resetting your router", actor=admin, reason="clearer")
-    notifications.set_watch("wiki", page.id, "watching", actor=maria)
+    watches.set_watch("wiki", page.id, "watching", actor=maria)
     db.session.commit()
     # -- follow -- (issue #15): a bookmark with a note, a board marked read, a draft (never exported).
     follow.bookmark_post(answer, actor=maria, note="the fix")

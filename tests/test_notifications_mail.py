@@ -10,7 +10,7 @@ from forum.db import utcnow
 from forum.extensions import db
 from forum.mail.models import OutgoingMail
 from forum.mail.services import send_pending
-from forum.notifications import services
+from forum.notifications import delivery
 from tests.factories import login, make_board, make_reply, make_thread, make_user, recount_counters
 from tests.factories_notifications import age_notifications, make_confirmed_user, notifications_of
 
@@ -160,7 +160,7 @@ def test_a_reply_succeeds_and_its_mail_waits_while_the_smtp_server_is_down(app, 
         db.select(OutgoingMail).where(OutgoingMail.recipient == "ann@example.org")
     ).one()
     assert mail.sent_at is None and mail.attempts >= 1 and mail.last_error
-    assert services.send_immediate_batches() == 0  # not queued twice
+    assert delivery.send_immediate_batches() == 0  # not queued twice
     # The server is back; the retry is due later (shift time) and nothing was lost.
     app.config["MAIL_PORT"] = smtp_server.port
     mail.next_attempt_at = utcnow() - timedelta(seconds=1)

@@ -21,7 +21,7 @@ from forum.moderation import users as members
 from forum.qa import services as qa
 from forum.search import outbox
 from forum.search.documents import Document
-from forum.wiki import services as wiki
+from forum.wiki import editing as wiki
 from tests.factories import make_board, make_thread, make_user
 from tests.factories_badges import make_employee
 from tests.factories_moderation import make_admin, make_moderator

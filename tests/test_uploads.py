@@ -453,7 +453,7 @@ def test_cleanup_forgets_uploads_never_posted_after_a_day_and_keeps_posted_ones(
 def test_an_image_in_a_wiki_page_is_seen_while_the_page_is_and_kept_by_its_history(
     app, member, client, make_client
 ):
-    from forum.wiki import services as wiki
+    from forum.wiki import editing as wiki
     from tests.factories_wiki import edit, make_page
 
     app.config["WIKI_MIN_POSTS"] = 0

@@ -432,9 +432,9 @@ def test_index_and_recent_changes(client):
 def test_deleted_pages_leave_lists(client):
     page = make_page("Gone page")
     moderator = make_editor("moddy", role="moderator")
-    from forum.wiki import services
+    from forum.wiki import editing
 
-    services.delete_page(page, actor=moderator, reason="duplicate")
+    editing.delete_page(page, actor=moderator, reason="duplicate")
     db.session.commit()
     assert "Gone page" not in text(client.get("/wiki"))
     assert "Gone page" not in text(client.get("/wiki/changes"))
@@ -470,7 +470,7 @@ def test_a_save_read_before_someone_elses_commit_is_still_a_conflict(app):
     """The base check runs after locking the row, so a stale in-memory page cannot overwrite."""
     from sqlalchemy.orm import Session
 
-    from forum.wiki import services
+    from forum.wiki import editing
 
     page = make_page(body="Original")
     base = page.current_revision_id
@@ -489,8 +489,8 @@ def test_a_save_read_before_someone_elses_commit_is_still_a_conflict(app):
         other.commit()
     assert page.current_revision_id == base  # stale, as a real concurrent request would be
     try:
-        services.edit_page(page, "Alice's text", actor=alice, base_revision_id=base)
-    except services.EditConflict as conflict:
+        editing.edit_page(page, "Alice's text", actor=alice, base_revision_id=base)
+    except editing.EditConflict as conflict:
         assert conflict.current.body_source == "Bob's text"
     else:
         raise AssertionError("a stale save overwrote Bob's revision")
@@ -528,7 +528,7 @@ def test_odd_addresses_and_numbers_never_500(client):
 
 def test_every_saved_revision_is_announced(app):
     """wiki_page_edited goes out once per new revision (notifications and feeds listen)."""
-    from forum.wiki import services
+    from forum.wiki import editing, promotion
 
     editor = make_editor("alice")
     thread = make_thread(title="Thread to promote", replies=1)
@@ -540,13 +540,13 @@ def test_every_saved_revision_is_announced(app):
         )
 
     with events.wiki_page_edited.connected_to(receiver):
-        page = services.create_page("Signals", "One", actor=editor)
+        page = editing.create_page("Signals", "One", actor=editor)
         first = page.current_revision_id
-        services.edit_page(page, "Two", actor=editor, base_revision_id=first, summary="two")
-        services.revert_page(page, first, actor=editor, base_revision_id=page.current_revision_id)
-        services.rename_page(page, "Signals renamed", actor=editor)
-        services.protect_page(make_page("Other", author=editor), actor=make_editor("moddy", role="moderator"))
-        services.promote_thread(thread.id, None, actor=editor, title="Promoted", body="Text")
+        editing.edit_page(page, "Two", actor=editor, base_revision_id=first, summary="two")
+        editing.revert_page(page, first, actor=editor, base_revision_id=page.current_revision_id)
+        editing.rename_page(page, "Signals renamed", actor=editor)
+        editing.protect_page(make_page("Other", author=editor), actor=make_editor("moddy", role="moderator"))
+        promotion.promote_thread(thread.id, None, actor=editor, title="Promoted", body="Text")
         db.session.commit()
     assert [(number, summary.split(" ")[0]) for _, _, number, summary in seen] == [
         (1, "Created"), (2, "two"), (3, "Reverted"), (4, "Renamed"), (1, "Created"), (1, "Promoted"),

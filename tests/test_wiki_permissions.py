@@ -12,7 +12,7 @@ from sqlalchemy import select
 from forum.db import utcnow
 from forum.extensions import db
 from forum.moderation.models import AuditEntry
-from forum.wiki import permissions, services
+from forum.wiki import editing, permissions
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
 from tests.factories import login, make_thread, make_user
 from tests.factories_wiki import make_editor, make_page
@@ -151,7 +151,7 @@ def test_edit_unprotected_and_protected(people):
 
     check(clients, {"member", "other member", "moderator"}, edit)
     assert clients["new member"].get(f"{page.url}/edit").status_code == 403
-    services.protect_page(page, actor=users["moderator"])
+    editing.protect_page(page, actor=users["moderator"])
     db.session.commit()
     results = check(clients, {"moderator"}, edit)
     assert "protected" in results["member"].get_data(as_text=True)
@@ -176,7 +176,7 @@ def test_verified_employees_edit_protected_pages(people):
 def test_revert(people):
     users, clients = people
     page = make_page(body="First", author=users["member"])
-    services.edit_page(page, "Second", actor=users["other member"], base_revision_id=page.current_revision_id)
+    editing.edit_page(page, "Second", actor=users["other member"], base_revision_id=page.current_revision_id)
     db.session.commit()
 
     def revert(client):  # noqa: ANN001, ANN202
@@ -193,7 +193,7 @@ def test_revert(people):
         )
 
     check(clients, {"member", "other member", "moderator"}, revert)
-    services.protect_page(page, actor=users["moderator"])
+    editing.protect_page(page, actor=users["moderator"])
     db.session.commit()
     check(clients, {"moderator"}, revert)
 
@@ -209,7 +209,7 @@ def test_rename(people):
         return client.post(f"/wiki/{slug}/rename", data={"title": f"Renamed {next(counter)}"})
 
     check(clients, {"member", "other member", "moderator"}, rename)
-    services.protect_page(page, actor=users["moderator"])
+    editing.protect_page(page, actor=users["moderator"])
     db.session.commit()
     check(clients, {"moderator"}, rename)
 

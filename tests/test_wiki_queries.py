@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from forum.extensions import db
-from forum.wiki import services
+from forum.wiki import editing
 from tests.factories import login, make_board, make_thread
 from tests.factories_wiki import edit, make_editor, make_page
 
@@ -38,7 +38,7 @@ def test_wiki_pages_use_a_bounded_number_of_queries(client, count_queries):
     large = build(30, "large")
     moderator = make_editor("moddy", role="moderator")
     thread = make_thread(title="Thread with a wiki page")
-    services.create_page("From the thread", "Text", actor=moderator, source_thread=thread)
+    editing.create_page("From the thread", "Text", actor=moderator, source_thread=thread)
     db.session.commit()
     for who in ("anonymous", "moderator"):
         if who == "moderator":

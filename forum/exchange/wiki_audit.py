@@ -114,7 +114,7 @@ def load_wiki_page(loader: Loader, p: Parsed) -> None:
     })  # fmt: skip
     for row in rows:
         loader.add("wiki_revisions", row)
-    # "What links here": the current text's links, as forum.wiki.services stores them.
+    # "What links here": the current text's links, as forum.wiki.editing stores them.
     for target in {link.slug: link for link in links if link.slug != slug}.values():
         loader.add(
             "wiki_links", {"page_id": page_id, "target_slug": target.slug, "target_title": target.title[:200]}

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
     """The blueprint, the receiver that clears drafts and reads your own post, and Jinja helpers."""
     app.register_blueprint(bp)
     events.post_created.connect(services.on_post_created)
-    from forum.notifications.services import plain_excerpt
+    from forum.notifications.inbox import plain_excerpt
 
     app.jinja_env.globals.update(
         unread_state=services.unread_state,

@@ -30,7 +30,7 @@ def mail_outbox() -> str:
 
 @periodic_job("notification-batches", MINUTE, "mail notification batches that waited long enough")
 def notification_batches() -> str:
-    from forum.notifications.services import send_immediate_batches
+    from forum.notifications.delivery import send_immediate_batches
 
     queued = send_immediate_batches()
     sent, failed = _deliver_mail()
@@ -39,7 +39,7 @@ def notification_batches() -> str:
 
 @periodic_job("digests", HOUR, "mail the daily digests that are due")
 def digests() -> str:
-    from forum.notifications.services import send_digests
+    from forum.notifications.delivery import send_digests
 
     queued = send_digests()
     sent, failed = _deliver_mail()

@@ -293,7 +293,7 @@ def followers_told_of_progress(thread: Thread) -> list[User]:
 
 def tell_affected(thread: Thread, kind: str, *, actor: User | None, detail: str = "") -> int:
     """One notification each to the thread's affected members and watchers (never the actor)."""
-    from forum.notifications.services import notify_many
+    from forum.notifications.notifying import notify_many
 
     return len(
         notify_many(followers_told_of_progress(thread), kind, actor=actor, thread=thread, detail=detail)
@@ -304,7 +304,7 @@ def on_solution_marked(sender: User, *, thread: Thread, post: object = None, **_
     """forum.events.solution_marked: members following as "affected" hear it is solved."""
     if post is None:
         return
-    from forum.notifications.services import notify_many
+    from forum.notifications.notifying import notify_many
 
     ids = list(
         db.session.scalars(

@@ -6,7 +6,7 @@ import click
 from flask import Blueprint
 
 from forum.mail import services as mail
-from forum.notifications import services
+from forum.notifications import delivery, inbox
 
 bp = Blueprint("notifications_cli", __name__, cli_group="notifications")
 
@@ -21,7 +21,7 @@ def _deliver() -> None:
 @bp.cli.command("send-pending")
 def send_pending_command() -> None:
     """Mail notification batches that waited long enough (run every minute)."""
-    mailed = services.send_immediate_batches()
+    mailed = delivery.send_immediate_batches()
     _deliver()
     click.echo(f"Queued {mailed} notification mail(s); {mail.pending_count()} waiting in the outbox.")
 
@@ -29,7 +29,7 @@ def send_pending_command() -> None:
 @bp.cli.command("send-digests")
 def send_digests_command() -> None:
     """Mail the daily digests that are due (run once a day)."""
-    mailed = services.send_digests()
+    mailed = delivery.send_digests()
     _deliver()
     click.echo(f"Queued {mailed} digest(s); {mail.pending_count()} waiting in the outbox.")
 
@@ -49,6 +49,6 @@ def prune_command(days: int | None) -> None:
     from forum.extensions import db
 
     keep = days if days is not None else int(current_app.config["NOTIFICATION_RETENTION_DAYS"])
-    removed = services.prune_read(utcnow() - timedelta(days=keep))
+    removed = inbox.prune_read(utcnow() - timedelta(days=keep))
     db.session.commit()
     click.echo(f"Deleted {removed} read notification(s) older than {keep} day(s).")

@@ -15,33 +15,33 @@ from forum import events
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.extensions import db
-from forum.notifications import services
+from forum.notifications import notifying
 from forum.notifications.models import Notification
 
 
 def on_post_created(sender: User, *, post: Post, thread: Thread, is_new_thread: bool, **_: Any) -> None:
-    services.notify_post(post, thread, actor=sender, is_new_thread=is_new_thread)
+    notifying.notify_post(post, thread, actor=sender, is_new_thread=is_new_thread)
 
 
 def on_post_edited(sender: User, *, post: Post, **_: Any) -> None:
-    services.notify_post_edit(post, actor=sender)
+    notifying.notify_post_edit(post, actor=sender)
 
 
 def on_post_deleted(sender: User, *, post: Post, **_: Any) -> None:
-    services.withdraw_for_post(post)
+    notifying.withdraw_for_post(post)
 
 
 def on_solution_marked(sender: User, *, thread: Thread, post: Post | None, **_: Any) -> None:
     if post is not None:
-        services.notify(post.author, "solution", actor=sender, thread=thread, post=post)
+        notifying.notify(post.author, "solution", actor=sender, thread=thread, post=post)
 
 
 def on_post_voted(sender: User, *, post: Post, added: bool, **_: Any) -> None:
-    services.notify_helpful(post, voter=sender, added=added)
+    notifying.notify_helpful(post, voter=sender, added=added)
 
 
 def on_wiki_page_edited(sender: User | None, *, page: Any, revision: Any = None, **_: Any) -> None:
-    services.notify_wiki_edit(page, editor=sender)
+    notifying.notify_wiki_edit(page, editor=sender)
 
 
 def on_moderation_action(sender: User | None, *, entry: Any, affected_user: User | None, **_: Any) -> None:
@@ -53,14 +53,14 @@ def on_moderation_action(sender: User | None, *, entry: Any, affected_user: User
     elif entry.target_type == "thread" and entry.target_id:
         thread = db.session.get(Thread, entry.target_id)
     if post is not None and not post.is_visible:
-        services.withdraw_for_post(post)  # hidden or deleted: notices about it go from bells
+        notifying.withdraw_for_post(post)  # hidden or deleted: notices about it go from bells
     if affected_user is None or (sender is not None and sender.id == affected_user.id):
         return
     if entry.action in TOLD_ELSEWHERE or str(entry.action).startswith("lifted "):
         return  # the member hears of these in their own words (a notice, an idea's status)
     action = str(entry.action).replace("_", " ")
     detail = action + (f". Reason: {entry.reason}" if entry.reason else ".")
-    services.notify(affected_user, "moderation", actor=None, thread=thread, post=post, detail=detail)
+    notifying.notify(affected_user, "moderation", actor=None, thread=thread, post=post, detail=detail)
 
 
 # Audit actions whose member is told by a friendlier notification of their own: sanctions come
@@ -70,14 +70,14 @@ TOLD_ELSEWHERE = {"warned user", "silenced user", "suspended user", "set idea st
 
 def on_notice_sent(sender: Any, *, user: User, notice: Any, **_: Any) -> None:
     """Moderators' notices also land in the notifications inbox (/me/notices keeps the history)."""
-    services.notify(user, "notice", detail=str(notice.message))
+    notifying.notify(user, "notice", detail=str(notice.message))
 
 
 def on_idea_status_changed(
     sender: User, *, thread: Thread, old_label: str, new_label: str, note: str, voter_ids: list[int], **_: Any
 ) -> None:
     """The idea's author and voters hear of a new status in plain words (issue #15)."""
-    services.notify_idea_status(thread, new_label=new_label, note=note, voter_ids=voter_ids, actor=sender)
+    notifying.notify_idea_status(thread, new_label=new_label, note=note, voter_ids=voter_ids, actor=sender)
 
 
 def on_badge_expiring(sender: Any, *, user: User, badge: Any, expires_at: datetime, **_: Any) -> None:
@@ -91,7 +91,7 @@ def on_badge_expiring(sender: Any, *, user: User, badge: Any, expires_at: dateti
         )
     )
     if already is None:
-        services.notify(user, "badge_expiring", detail=detail)
+        notifying.notify(user, "badge_expiring", detail=detail)
 
 
 RECEIVERS = (

@@ -13,7 +13,7 @@ from forum.auth.services import get_user_by_username
 from forum.boards import services as boards
 from forum.errors import Invalid, ServiceError
 from forum.extensions import csrf, db, limiter
-from forum.notifications import accounts, feeds, mailer, services
+from forum.notifications import accounts, delivery, feeds, inbox, mailer, watches
 from forum.notifications.forms import (
     LEVEL_CHOICES,
     PreferencesForm,
@@ -45,7 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(cli_bp)
     connect_receivers()
-    app.jinja_env.globals.update(watch_level=services.watch_level, watch_level_choices=LEVEL_CHOICES)
+    app.jinja_env.globals.update(watch_level=watches.watch_level, watch_level_choices=LEVEL_CHOICES)
     _register_drain(app)
 
 
@@ -67,7 +67,7 @@ def _register_drain(app: Flask) -> None:
 
             state["last"] = time.monotonic()
             with app.app_context():
-                if services.send_immediate_batches():
+                if delivery.send_immediate_batches():
                     send_pending()
 
         response.call_on_close(drain)
@@ -88,8 +88,8 @@ def _page() -> int:
 @login_required
 def index() -> ResponseReturnValue:
     page = _page()
-    items, total = services.list_notifications(current_user, page)
-    page_count = max(1, -(-total // services.PER_PAGE))
+    items, total = inbox.list_notifications(current_user, page)
+    page_count = max(1, -(-total // inbox.PER_PAGE))
     if page > page_count:
         abort(404, description=f"There is no page {page}.")
     return render_template("notifications/index.html", items=items, page=page, page_count=page_count)
@@ -99,7 +99,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def open_notification(notification_id: int) -> ResponseReturnValue:
     """Mark it read and go where it leads (for notifications a visit does not read)."""
-    url = services.open_notification(notification_id, actor=current_user)
+    url = inbox.open_notification(notification_id, actor=current_user)
     db.session.commit()
     return redirect(url)
 
@@ -107,7 +107,7 @@ def open_notification(notification_id: int) -> ResponseReturnValue:
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
 def mark_read(notification_id: int) -> ResponseReturnValue:
-    services.mark_read(notification_id, actor=current_user)
+    inbox.mark_read(notification_id, actor=current_user)
     db.session.commit()
     return redirect(url_for("notifications.index"))
 
@@ -115,7 +115,7 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
 def mark_all_read() -> ResponseReturnValue:
-    count = services.mark_all_read(actor=current_user)
+    count = inbox.mark_all_read(actor=current_user)
     db.session.commit()
     flash(f"Marked {count} notification{'s' if count != 1 else ''} read.", "success")
     return redirect(url_for("notifications.index"))
@@ -127,7 +127,7 @@ def settings() -> ResponseReturnValue:
     form = PreferencesForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            services.update_preferences(
+            delivery.update_preferences(
                 current_user, notify_email=form.notify_email.data, watch_on_post=bool(form.watch_on_post.data)
             )
         except ServiceError as error:
@@ -147,7 +147,7 @@ def watch(target_type: str, target_id: int) -> ResponseReturnValue:
     form = WatchForm()
     if not form.validate_on_submit():
         abort(400, description="Choose watching, normal or muted.")
-    target = services.set_watch(target_type, target_id, form.level.data, actor=current_user)
+    target = watches.set_watch(target_type, target_id, form.level.data, actor=current_user)
     db.session.commit()
     flash(
         f"Notifications for this {target_type if target_type != 'wiki' else 'page'}: {form.level.data}.",
@@ -166,7 +166,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
             description="This unsubscribe link is not valid. Change your email settings after logging in.",
         )
     if request.method == "POST":
-        services.unsubscribe(user)
+        delivery.unsubscribe(user)
         db.session.commit()
         return render_template("notifications/unsubscribe.html", user=user, done=True)
     return render_template("notifications/unsubscribe.html", user=user, done=False, token=token)

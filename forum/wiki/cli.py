@@ -7,7 +7,7 @@ from flask import Blueprint
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.wiki import services
+from forum.wiki import editing
 from forum.wiki.models import WikiRevision
 
 bp = Blueprint("wiki_cli", __name__, cli_group="wiki")
@@ -18,6 +18,6 @@ def rerender() -> None:
     """Render every wiki revision again and rebuild "what links here" (after Markdown changes)."""
     total = db.session.scalar(select(func.count()).select_from(WikiRevision)) or 0
     with click.progressbar(length=total, label="Rendering wiki revisions") as bar:
-        for done in services.rerender_revisions():
+        for done in editing.rerender_revisions():
             bar.update(done)
     click.echo(f"Rendered {total:,} revision{'s' if total != 1 else ''}.")

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from forum.forms import ForumForm
 from forum.markup import MAX_BODY_LENGTH
-from forum.wiki.services import MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH
+from forum.wiki.editing import MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH
 
 BODY_HELP = (
     "Markdown, as in posts. Link to other pages with [[Page title]] or [[Page title|words to show]]; "

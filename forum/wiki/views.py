@@ -15,7 +15,7 @@ from forum.errors import Conflict, ServiceError
 from forum.extensions import db
 from forum.limits import rate_limited
 from forum.web import page_number
-from forum.wiki import permissions, services
+from forum.wiki import editing, permissions, promotion, reading
 from forum.wiki.diff import word_diff
 from forum.wiki.forms import PageForm, ReasonForm, RenameForm, RevertForm
 from forum.wiki.models import WikiPage, WikiRevision
@@ -34,7 +34,7 @@ def _setup(state: Any) -> None:
     app.config.setdefault("WIKI_MIN_ACCOUNT_AGE_DAYS", permissions.DEFAULT_MIN_ACCOUNT_AGE_DAYS)
     app.config.setdefault("WIKI_MIN_POSTS", permissions.DEFAULT_MIN_POSTS)
     app.jinja_env.globals.update(permissions.JINJA_PREDICATES)
-    app.jinja_env.globals["wiki_pages_for_thread"] = services.pages_for_thread
+    app.jinja_env.globals["wiki_pages_for_thread"] = reading.pages_for_thread
 
 
 def _commit(form: PageForm | RenameForm | RevertForm) -> bool:
@@ -73,16 +73,16 @@ def index() -> ResponseReturnValue:
         topic = db.session.scalar(select(Board).where(Board.slug == topic_slug[:60].replace("\x00", "")))
         if topic is None:
             abort(404, description=f"There is no topic “{topic_slug}”.")
-    total = services.count_pages(topic)
-    page_count = max(1, -(-total // services.PAGES_PER_PAGE))
+    total = reading.count_pages(topic)
+    page_count = max(1, -(-total // reading.PAGES_PER_PAGE))
     page = page_number(page_count)
     return render_template(
         "wiki/index.html",
-        pages=services.pages_by_title(page, topic),
+        pages=reading.pages_by_title(page, topic),
         topic=topic,
-        topics=services.topics(),
-        recent=services.recent_changes(1, viewer=current_user)[:10] if page == 1 and topic is None else [],
-        deleted=services.deleted_pages(current_user) if page == 1 and topic is None else [],
+        topics=reading.topics(),
+        recent=reading.recent_changes(1, viewer=current_user)[:10] if page == 1 and topic is None else [],
+        deleted=reading.deleted_pages(current_user) if page == 1 and topic is None else [],
         total=total,
         page=page,
         page_count=page_count,
@@ -91,12 +91,12 @@ def index() -> ResponseReturnValue:
 
 @bp.route("/changes")
 def changes() -> ResponseReturnValue:
-    total = services.count_changes(viewer=current_user)
-    page_count = max(1, -(-total // services.CHANGES_PER_PAGE))
+    total = reading.count_changes(viewer=current_user)
+    page_count = max(1, -(-total // reading.CHANGES_PER_PAGE))
     page = page_number(page_count)
     return render_template(
         "wiki/changes.html",
-        changes=services.recent_changes(page, viewer=current_user),
+        changes=reading.recent_changes(page, viewer=current_user),
         page=page,
         page_count=page_count,
     )
@@ -109,19 +109,19 @@ def changes() -> ResponseReturnValue:
 @rate_limited("editing")
 @login_required
 def new_page() -> ResponseReturnValue:
-    services.check_can_edit(current_user)
+    editing.check_can_edit(current_user)
     form = PageForm()
     _board_choices(form)
     if request.method == "GET":
-        form.title.data = request.args.get("title", "")[: services.MAX_TITLE_LENGTH]
+        form.title.data = request.args.get("title", "")[: editing.MAX_TITLE_LENGTH]
     preview_html = None
     if form.validate_on_submit():
         try:
             if form.preview.data:
-                services.check_title(form.title.data)
-                preview_html = services.preview(form.body.data)
+                editing.check_title(form.title.data)
+                preview_html = editing.preview(form.body.data)
             else:
-                page = services.create_page(
+                page = editing.create_page(
                     form.title.data, form.body.data, actor=current_user, summary=form.summary.data,
                     board_id=form.board_id.data or None,
                 )  # fmt: skip
@@ -145,7 +145,7 @@ def new_page() -> ResponseReturnValue:
 @login_required
 def promote(thread_id: int) -> ResponseReturnValue:
     post_id = _int_arg("post")
-    draft = services.promotion_draft(thread_id, post_id, actor=current_user)
+    draft = promotion.promotion_draft(thread_id, post_id, actor=current_user)
     form = PageForm(data={"title": draft.title, "body": draft.body, "summary": draft.summary,
                           "board_id": draft.thread.board_id})  # fmt: skip
     _board_choices(form)
@@ -154,10 +154,10 @@ def promote(thread_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             if form.preview.data:
-                services.check_title(form.title.data)
-                preview_html = services.preview(form.body.data)
+                editing.check_title(form.title.data)
+                preview_html = editing.preview(form.body.data)
             else:
-                page = services.promote_thread(
+                page = promotion.promote_thread(
                     thread_id, post_id, actor=current_user, title=form.title.data, body=form.body.data,
                     summary=form.summary.data, board_id=form.board_id.data or None,
                 )  # fmt: skip
@@ -186,17 +186,17 @@ def promote(thread_id: int) -> ResponseReturnValue:
 
 @bp.route("/<slug>")
 def show_page(slug: str) -> ResponseReturnValue:
-    page, moved_to = services.find_page(slug, viewer=current_user)
+    page, moved_to = reading.find_page(slug, viewer=current_user)
     if page is None:
         return redirect(url_for("wiki.show_page", slug=moved_to, redirected_from=slug))
     revision = page.current_revision
-    source_thread, source_post = services.source_of(page)
+    source_thread, source_post = reading.source_of(page)
     return render_template(
         "wiki/page.html",
         page=page,
         revision=revision,
-        body=services.display_html(revision),
-        links_here=services.links_here(page, limit=21),
+        body=reading.display_html(revision),
+        links_here=reading.links_here(page, limit=21),
         source_thread=source_thread,
         source_post=source_post,
         redirected_from=request.args.get("redirected_from", "")[:200],
@@ -205,10 +205,10 @@ def show_page(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/links")
 def links(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
+    page = reading.get_page(slug, viewer=current_user)
     return render_template(
-        "wiki/links.html", page=page, links_here=services.links_here(page, limit=500),
-        redirects=services.redirects_to(page),
+        "wiki/links.html", page=page, links_here=reading.links_here(page, limit=500),
+        redirects=reading.redirects_to(page),
     )  # fmt: skip
 
 
@@ -216,8 +216,8 @@ def links(slug: str) -> ResponseReturnValue:
 @rate_limited("editing")
 @login_required
 def edit_page(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
-    services.check_can_edit(current_user, page)
+    page = reading.get_page(slug, viewer=current_user)
+    editing.check_can_edit(current_user, page)
     current = page.current_revision
     form = PageForm(
         data={
@@ -235,13 +235,13 @@ def edit_page(slug: str) -> ResponseReturnValue:
             raw_base = form.base_revision_id.data or ""
             base = int(raw_base) if raw_base.isascii() and raw_base.isdigit() else None
             if form.preview.data:
-                preview_html = services.preview(form.body.data)
+                preview_html = editing.preview(form.body.data)
             else:
-                services.edit_page(
+                editing.edit_page(
                     page, form.body.data, actor=current_user, base_revision_id=base,
                     summary=form.summary.data, board_id=form.board_id.data or None,
                 )  # fmt: skip
-        except services.EditConflict as conflict:
+        except editing.EditConflict as conflict:
             db.session.rollback()
             return _conflict(page, form, conflict)
         except ServiceError as error:
@@ -259,9 +259,9 @@ def edit_page(slug: str) -> ResponseReturnValue:
     return render_template("wiki/edit.html", form=form, page=page, preview_html=preview_html), status
 
 
-def _conflict(page: WikiPage, form: PageForm, conflict: services.EditConflict) -> ResponseReturnValue:
+def _conflict(page: WikiPage, form: PageForm, conflict: editing.EditConflict) -> ResponseReturnValue:
     """Both texts and the diff from theirs to yours; saving again starts from theirs."""
-    page = services.get_page(page.slug, viewer=current_user)
+    page = reading.get_page(page.slug, viewer=current_user)
     theirs = conflict.current
     form.base_revision_id.data = str(theirs.id)
     form.form_errors.append(conflict.message)
@@ -279,34 +279,34 @@ def _conflict(page: WikiPage, form: PageForm, conflict: services.EditConflict) -
 
 @bp.route("/<slug>/history")
 def history(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
-    page_count = max(1, -(-page.revision_count // services.REVISIONS_PER_PAGE))
+    page = reading.get_page(slug, viewer=current_user)
+    page_count = max(1, -(-page.revision_count // reading.REVISIONS_PER_PAGE))
     number = page_number(page_count)
     return render_template(
         "wiki/history.html",
         page=page,
-        changes=services.page_history(page, number),
+        changes=reading.page_history(page, number),
         number=number,
         page_count=page_count,
-        redirects=services.redirects_to(page),
-        moderation=services.moderation_log(page),
+        redirects=reading.redirects_to(page),
+        moderation=reading.moderation_log(page),
     )
 
 
 @bp.route("/<slug>/revisions/<int:revision_id>")
 def revision(slug: str, revision_id: int) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
-    revision = services.get_revision(page, revision_id)
+    page = reading.get_page(slug, viewer=current_user)
+    revision = reading.get_revision(page, revision_id)
     return render_template(
-        "wiki/revision.html", page=page, revision=revision, body=services.display_html(revision)
+        "wiki/revision.html", page=page, revision=revision, body=reading.display_html(revision)
     )
 
 
 @bp.route("/<slug>/diff")
 def diff(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
+    page = reading.get_page(slug, viewer=current_user)
     to_id = _int_arg("to") or page.current_revision_id
-    new = services.get_revision(page, to_id)  # type: ignore[arg-type]
+    new = reading.get_revision(page, to_id)  # type: ignore[arg-type]
     from_id = _int_arg("from")
     if from_id is None:
         old = db.session.scalar(
@@ -315,7 +315,7 @@ def diff(slug: str) -> ResponseReturnValue:
         if old is None:
             abort(404, description=f"Revision #{new.number} is the first one: there is nothing before it.")
     else:
-        old = services.get_revision(page, from_id)
+        old = reading.get_revision(page, from_id)
     return render_template(
         "wiki/diff.html", page=page, old=old, new=new, diff=word_diff(old.body_source, new.body_source),
         title_changed=old.title != new.title,
@@ -325,11 +325,11 @@ def diff(slug: str) -> ResponseReturnValue:
 @bp.route("/<slug>/revert", methods=["POST"])
 @login_required
 def revert(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
+    page = reading.get_page(slug, viewer=current_user)
     form = RevertForm()
     if not form.validate_on_submit():
         abort(400, description="Choose a revision to revert to from the history.")
-    revision = services.revert_page(
+    revision = editing.revert_page(
         page, form.revision_id.data, actor=current_user, base_revision_id=form.base_revision_id.data,
         reason=form.reason.data or "",
     )  # fmt: skip
@@ -342,21 +342,21 @@ def revert(slug: str) -> ResponseReturnValue:
 @bp.route("/<slug>/rename", methods=["GET", "POST"])
 @login_required
 def rename(slug: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
-    services.check_can_edit(current_user, page)
+    page = reading.get_page(slug, viewer=current_user)
+    editing.check_can_edit(current_user, page)
     form = RenameForm(data={"title": page.title})
     if form.validate_on_submit():
         old_slug = page.slug
         try:
-            services.rename_page(page, form.title.data, actor=current_user, reason=form.reason.data or "")
+            editing.rename_page(page, form.title.data, actor=current_user, reason=form.reason.data or "")
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
-            page = services.get_page(old_slug, viewer=current_user)
+            page = reading.get_page(old_slug, viewer=current_user)
             status = error.status if error.status in (403, 409) else 422
             return render_template("wiki/rename.html", page=page, form=form), status
         if not _commit(form):
-            page = services.get_page(old_slug, viewer=current_user)
+            page = reading.get_page(old_slug, viewer=current_user)
             return render_template("wiki/rename.html", page=page, form=form), 409
         flash(f"Renamed. The old address /wiki/{old_slug} now redirects here.", "success")
         return redirect(page.url)
@@ -364,7 +364,7 @@ def rename(slug: str) -> ResponseReturnValue:
 
 
 def _moderate(slug: str, action: Any, message: str) -> ResponseReturnValue:
-    page = services.get_page(slug, viewer=current_user)
+    page = reading.get_page(slug, viewer=current_user)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400, description="The reason is too long (at most 300 characters).")
@@ -378,23 +378,23 @@ def _moderate(slug: str, action: Any, message: str) -> ResponseReturnValue:
 @login_required
 def protect(slug: str) -> ResponseReturnValue:
     return _moderate(
-        slug, services.protect_page, "The page is protected: only moderators and employees can edit it."
+        slug, editing.protect_page, "The page is protected: only moderators and employees can edit it."
     )
 
 
 @bp.route("/<slug>/unprotect", methods=["POST"])
 @login_required
 def unprotect(slug: str) -> ResponseReturnValue:
-    return _moderate(slug, services.unprotect_page, "The page is no longer protected.")
+    return _moderate(slug, editing.unprotect_page, "The page is no longer protected.")
 
 
 @bp.route("/<slug>/delete", methods=["POST"])
 @login_required
 def delete(slug: str) -> ResponseReturnValue:
-    return _moderate(slug, services.delete_page, "The page is deleted; moderators can still restore it.")
+    return _moderate(slug, editing.delete_page, "The page is deleted; moderators can still restore it.")
 
 
 @bp.route("/<slug>/restore", methods=["POST"])
 @login_required
 def restore(slug: str) -> ResponseReturnValue:
-    return _moderate(slug, services.restore_page, "The page is restored.")
+    return _moderate(slug, editing.restore_page, "The page is restored.")

@@ -236,7 +236,7 @@ def build_sample(app: Any) -> dict[str, Any]:
     from forum.boards.models import Board, Post, Thread
     from forum.extensions import db
     from forum.moderation import flags, users
-    from forum.wiki import services as wiki
+    from forum.wiki import editing as wiki
     from forum.wiki.models import WikiPage, WikiRevision
 
     result = app.test_cli_runner().invoke(args=["demo", "seed"])

@@ -1,43 +1,38 @@
-"""Wiki pages: every rule lives here (views, CLI and any API call these with an actor).
+"""Writing the wiki: creating, editing, reverting and renaming pages, and moderators'
+protections, deletions and restorations. Every rule lives here (views, CLI and any API call
+these with an actor).
 
 Revisions are append-only: creating, editing, reverting, renaming and promoting each add a
 revision holding the full text, and the page points at its latest. Services never commit;
 after each saved revision they send `events.wiki_page_edited` inside the transaction.
+Reading pages and their history is forum.wiki.reading; promoting a thread, forum.wiki.promotion.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 
 from markupsafe import Markup
-from sqlalchemy import and_, delete, func, inspect, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload
 
 from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
-from forum.boards.permissions import can_see_post_body
-from forum.boards.services import get_thread
 from forum.db import MAX_ID, utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
 from forum.moderation import audit
-from forum.moderation.models import AuditEntry
 from forum.text import clean_line
 from forum.wiki import permissions
-from forum.wiki.links import SLUG_PATTERN, Link, linked_slugs, mark_missing_links, render_wikitext, slugify
+from forum.wiki.links import Link, mark_missing_links, render_wikitext, slugify
 from forum.wiki.models import WikiLink, WikiPage, WikiRedirect, WikiRevision
+from forum.wiki.reading import existing_slugs, load_current_revision
 
 MAX_TITLE_LENGTH = 150
 MAX_SUMMARY_LENGTH = 300
 RESERVED_SLUGS = {"new", "changes", "promote"}
 FORBIDDEN_TITLE_CHARACTERS = set("[]|")
-PAGES_PER_PAGE = 100
-REVISIONS_PER_PAGE = 50
-CHANGES_PER_PAGE = 50
 
 
 class EditConflict(Conflict):
@@ -212,7 +207,7 @@ def edit_page(
     _lock(page)
     check_can_edit(actor, page)
     if base_revision_id != page.current_revision_id:
-        current = _current(page)
+        current = load_current_revision(page)
         if current.body_source == body:
             raise Invalid("Someone already saved exactly this text; there is nothing to change.", "body")
         raise EditConflict(
@@ -220,7 +215,7 @@ def edit_page(
             "started editing. Your text is kept below: compare it with theirs, merge, and save again.",
             current,
         )
-    current = _current(page)
+    current = load_current_revision(page)
     board_changed = board_id is not False and (board_id or None) != page.board_id
     if current.body_source == body and not board_changed:
         raise Invalid("You have not changed anything.", "body")
@@ -256,7 +251,7 @@ def revert_page(
     )
     if reason:
         summary += f": {reason}"
-    if _current(page).body_source == revision.body_source:
+    if load_current_revision(page).body_source == revision.body_source:
         raise Conflict(f"The current text is already the same as revision #{revision.number}.")
     return _add_revision(page, title=page.title, body=revision.body_source, summary=summary, actor=actor)
 
@@ -284,13 +279,18 @@ def rename_page(page: WikiPage, new_title: str, *, actor: User, reason: str = ""
         page.slug = slug
         _flush_or_conflict(f"Someone took the address /wiki/{slug} at the same moment.")
     page.title = title
-    revision = _add_revision(page, title=title, body=_current(page).body_source, summary=summary, actor=actor)
+    revision = _add_revision(
+        page, title=title, body=load_current_revision(page).body_source, summary=summary, actor=actor
+    )
     if slug != old_slug:
         db.session.add(
             WikiRedirect(old_slug=old_slug, page_id=page.id, created_by_id=actor.id, revision_id=revision.id)
         )
         db.session.flush()
     return revision
+
+
+# -- moderating --------------------------------------------------------------------------------
 
 
 def protect_page(page: WikiPage, *, actor: User, reason: str = "") -> None:
@@ -338,334 +338,7 @@ def _audit(actor: User, action: str, page: WikiPage, reason: str) -> None:
     db.session.flush()
 
 
-# -- promoting a thread ------------------------------------------------------------------------
-
-
-@dataclass
-class PromotionDraft:
-    thread: Thread
-    question: Post
-    answer: Post | None
-    replies: list[Post]  # visible replies, to choose another answer
-    title: str
-    body: str
-    summary: str
-
-
-def promotion_draft(thread_id: int, post_id: int | None, *, actor: User) -> PromotionDraft:
-    """A new page's draft from a thread: the question, the accepted (or chosen) reply, credits."""
-    if not 0 < thread_id <= MAX_ID:
-        raise NotFound("There is no such thread; it may have been removed.")
-    thread = get_thread(thread_id, viewer=actor)
-    if not permissions.can_promote_thread(actor, thread):
-        raise Forbidden(permissions.why_cannot_edit_wiki(actor) or "You cannot promote this thread.")
-    posts = list(
-        db.session.scalars(
-            select(Post)
-            .options(joinedload(Post.author))
-            .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
-            .order_by(Post.position)
-            .limit(201)
-        )
-    )
-    question = next((post for post in posts if post.position == 1), None)
-    if question is None:
-        raise Conflict("The opening post of this thread is gone, so there is no question to promote.")
-    replies = [post for post in posts if post.position > 1]
-    chosen_id = post_id if post_id is not None else thread.solution_post_id
-    answer = None
-    if chosen_id is not None:
-        answer = next((post for post in replies if post.id == chosen_id), None)
-        if answer is None and post_id is not None:
-            raise Invalid("That reply is not a visible reply in this thread.", "post_id")
-    title = thread.title
-    credits = f"question by @{question.author.username}"
-    parts = ["## The question", "", question.body_source.strip(), ""]
-    if answer is not None:
-        credits += f", answer by @{answer.author.username}"
-        parts += ["## The answer", "", answer.body_source.strip(), ""]
-    parts += [
-        "---",
-        f"_Adapted from the thread [{_escape_link_text(thread.title)}]({thread.url}) ({credits})._",
-    ]
-    summary = f"Promoted from the thread “{thread.title}” ({credits})"
-    return PromotionDraft(
-        thread, question, answer, replies, title, "\n".join(parts), summary[:MAX_SUMMARY_LENGTH]
-    )
-
-
-def _escape_link_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-
-
-def promote_thread(
-    thread_id: int, post_id: int | None, *, actor: User, title: str, body: str, summary: str = "",
-    board_id: int | None | bool = False,
-) -> WikiPage:  # fmt: skip
-    """Create the page from an (edited) promotion draft; the page and thread link each other."""
-    draft = promotion_draft(thread_id, post_id, actor=actor)
-    board = draft.thread.board_id if board_id is False else board_id
-    return create_page(
-        title, body, actor=actor, summary=summary or draft.summary, board_id=board,  # type: ignore[arg-type]
-        source_thread=draft.thread, source_post=draft.answer,
-    )  # fmt: skip
-
-
-# -- reading -----------------------------------------------------------------------------------
-
-
-def _current(page: WikiPage) -> WikiRevision:
-    revision = db.session.scalar(
-        select(WikiRevision)
-        .options(joinedload(WikiRevision.author))
-        .where(WikiRevision.id == page.current_revision_id)
-    )
-    assert revision is not None, f"wiki page {page.id} has no current revision"
-    return revision
-
-
-def find_page(slug: str, *, viewer: object) -> tuple[WikiPage | None, str | None]:
-    """(the page, None) or (None, the slug it now lives at, after a rename) or NotFound."""
-    if not SLUG_PATTERN.match(slug):
-        raise NotFound(f"There is no wiki page at /wiki/{slug}.")
-    page = db.session.scalar(
-        select(WikiPage)
-        .options(
-            joinedload(WikiPage.current_revision).joinedload(WikiRevision.author),
-            joinedload(WikiPage.board),
-        )
-        .where(WikiPage.slug == slug)
-    )
-    if page is not None:
-        if not permissions.can_view_page(viewer, page):
-            raise NotFound(f"The page at /wiki/{slug} was deleted.")
-        return page, None
-    redirect = db.session.scalar(
-        select(WikiRedirect).options(joinedload(WikiRedirect.page)).where(WikiRedirect.old_slug == slug)
-    )
-    if redirect is not None and permissions.can_view_page(viewer, redirect.page):
-        return None, redirect.page.slug
-    raise NotFound(f"There is no wiki page at /wiki/{slug}.")
-
-
-def get_page(slug: str, *, viewer: object) -> WikiPage:
-    """The page at exactly this slug (forms and actions do not follow redirects)."""
-    page, _ = find_page(slug, viewer=viewer)
-    if page is None:
-        raise NotFound(f"/wiki/{slug} is an old address; the page has been renamed.")
-    return page
-
-
-def get_revision(page: WikiPage, revision_id: int) -> WikiRevision:
-    if not 0 < revision_id <= MAX_ID:
-        raise NotFound(f"“{page.title}” has no revision {revision_id}.")
-    revision = db.session.scalar(
-        select(WikiRevision).options(joinedload(WikiRevision.author)).where(WikiRevision.id == revision_id)
-    )
-    if revision is None or revision.page_id != page.id:
-        raise NotFound(f"“{page.title}” has no revision {revision_id}.")
-    return revision
-
-
-def existing_slugs(slugs: set[str]) -> set[str]:
-    """Which of these slugs lead to a page (directly or through a rename redirect)."""
-    if not slugs:
-        return set()
-    found = set(
-        db.session.scalars(
-            select(WikiPage.slug).where(WikiPage.slug.in_(slugs), WikiPage.deleted_at.is_(None))
-        )
-    )
-    rest = slugs - found
-    if rest:
-        found |= set(
-            db.session.scalars(
-                select(WikiRedirect.old_slug)
-                .join(WikiPage, WikiPage.id == WikiRedirect.page_id)
-                .where(WikiRedirect.old_slug.in_(rest), WikiPage.deleted_at.is_(None))
-            )
-        )
-    return found
-
-
-def display_html(revision: WikiRevision) -> Markup:
-    """A revision's stored HTML with links to missing pages turned into "create" links."""
-    return mark_missing_links(revision.body_html, existing_slugs(linked_slugs(revision.body_html)))
-
-
-def links_here(page: WikiPage, limit: int = 100) -> list[WikiPage]:
-    """Pages whose current text links to this page, by its slug or by an old one."""
-    old = select(WikiRedirect.old_slug).where(WikiRedirect.page_id == page.id)
-    return list(
-        db.session.scalars(
-            select(WikiPage)
-            .join(WikiLink, WikiLink.page_id == WikiPage.id)
-            .where(or_(WikiLink.target_slug == page.slug, WikiLink.target_slug.in_(old)))
-            .where(WikiPage.deleted_at.is_(None))
-            .distinct()
-            .order_by(WikiPage.title)
-            .limit(limit)
-        )
-    )
-
-
-def moderation_log(page: WikiPage, limit: int = 50) -> list[AuditEntry]:
-    """Protections, deletions and restorations of this page, newest first (public fields only)."""
-    return list(
-        db.session.scalars(
-            select(AuditEntry)
-            .options(joinedload(AuditEntry.actor))
-            .where(AuditEntry.target_type == "wiki_page", AuditEntry.target_id == page.id)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def redirects_to(page: WikiPage) -> list[WikiRedirect]:
-    return list(
-        db.session.scalars(
-            select(WikiRedirect).where(WikiRedirect.page_id == page.id).order_by(WikiRedirect.created_at)
-        )
-    )
-
-
-def source_of(page: WikiPage) -> tuple[Thread | None, Post | None]:
-    """The thread (and reply) a promoted page came from, if still visible."""
-    if page.source_thread_id is None:
-        return None, None
-    thread = db.session.scalar(
-        select(Thread).options(joinedload(Thread.author)).where(Thread.id == page.source_thread_id)
-    )
-    if thread is None or thread.deleted_at is not None or thread.hidden_at is not None:
-        return None, None
-    post = None
-    if page.source_post_id is not None:
-        post = db.session.scalar(
-            select(Post).options(joinedload(Post.author)).where(Post.id == page.source_post_id)
-        )
-        if post is not None and not can_see_post_body(None, post):
-            post = None
-    return thread, post
-
-
-def pages_for_thread(thread: Thread) -> list[WikiPage]:
-    """Wiki pages promoted from this thread (shown on the thread)."""
-    state = inspect(thread)
-    if "has_wiki_pages" not in state.unloaded and not thread.has_wiki_pages:
-        return []  # known from the thread's own row (forum.boards.services.get_thread)
-    return list(
-        db.session.scalars(
-            select(WikiPage)
-            .where(WikiPage.source_thread_id == thread.id, WikiPage.deleted_at.is_(None))
-            .order_by(WikiPage.created_at)
-            .limit(5)
-        )
-    )
-
-
-def count_pages(board: Board | None = None) -> int:
-    query = select(func.count()).select_from(WikiPage).where(WikiPage.deleted_at.is_(None))
-    if board is not None:
-        query = query.where(WikiPage.board_id == board.id)
-    return db.session.scalar(query) or 0
-
-
-def pages_by_title(page: int, board: Board | None = None) -> list[WikiPage]:
-    query = (
-        select(WikiPage)
-        .options(joinedload(WikiPage.board))
-        .where(WikiPage.deleted_at.is_(None))
-        .order_by(func.lower(WikiPage.title), WikiPage.id)
-        .offset((page - 1) * PAGES_PER_PAGE)
-        .limit(PAGES_PER_PAGE)
-    )
-    if board is not None:
-        query = query.where(WikiPage.board_id == board.id)
-    return list(db.session.scalars(query))
-
-
-def topics() -> list[tuple[Board, int]]:
-    """Boards that have wiki pages, with how many."""
-    rows = db.session.execute(
-        select(Board, func.count(WikiPage.id))
-        .join(WikiPage, WikiPage.board_id == Board.id)
-        .where(WikiPage.deleted_at.is_(None))
-        .group_by(Board.id)
-        .order_by(Board.position, Board.id)
-    ).all()
-    return [(board, count) for board, count in rows]
-
-
-def deleted_pages(viewer: object) -> list[WikiPage]:
-    if not permissions.is_wiki_moderator(viewer):
-        return []
-    return list(
-        db.session.scalars(
-            select(WikiPage)
-            .where(WikiPage.deleted_at.is_not(None))
-            .order_by(WikiPage.deleted_at.desc())
-            .limit(50)
-        )
-    )
-
-
-@dataclass
-class Change:
-    revision: WikiRevision
-    page: WikiPage
-    previous_size: int | None
-
-    @property
-    def size_change(self) -> int:
-        return self.revision.size - (self.previous_size or 0)
-
-
-def page_history(page: WikiPage, number: int) -> list[Change]:
-    """One page of a page's revisions, newest first, with size changes, in one query."""
-    previous = aliased(WikiRevision)
-    rows = db.session.execute(
-        select(WikiRevision, previous.size)
-        .options(joinedload(WikiRevision.author))
-        .outerjoin(
-            previous,
-            and_(previous.page_id == WikiRevision.page_id, previous.number == WikiRevision.number - 1),
-        )
-        .where(WikiRevision.page_id == page.id)
-        .order_by(WikiRevision.number.desc())
-        .offset((number - 1) * REVISIONS_PER_PAGE)
-        .limit(REVISIONS_PER_PAGE)
-    ).all()
-    return [Change(revision, page, size) for revision, size in rows]
-
-
-def recent_changes(number: int, *, viewer: object, since: datetime | None = None) -> list[Change]:
-    """Revisions across the wiki, newest first (deleted pages only for moderators)."""
-    previous = aliased(WikiRevision)
-    query = (
-        select(WikiRevision, WikiPage, previous.size)
-        .join(WikiPage, WikiPage.id == WikiRevision.page_id)
-        .options(joinedload(WikiRevision.author))
-        .outerjoin(
-            previous,
-            and_(previous.page_id == WikiRevision.page_id, previous.number == WikiRevision.number - 1),
-        )
-        .order_by(WikiRevision.created_at.desc(), WikiRevision.id.desc())
-        .offset((number - 1) * CHANGES_PER_PAGE)
-        .limit(CHANGES_PER_PAGE)
-    )
-    if not permissions.is_wiki_moderator(viewer):
-        query = query.where(WikiPage.deleted_at.is_(None))
-    if since is not None:
-        query = query.where(WikiRevision.created_at >= since)
-    return [Change(revision, page, size) for revision, page, size in db.session.execute(query).all()]
-
-
-def count_changes(*, viewer: object) -> int:
-    query = select(func.count()).select_from(WikiRevision)
-    if not permissions.is_wiki_moderator(viewer):
-        query = query.join(WikiPage, WikiPage.id == WikiRevision.page_id).where(WikiPage.deleted_at.is_(None))
-    return db.session.scalar(query) or 0
+# -- re-rendering ------------------------------------------------------------------------------
 
 
 def rerender_revisions(batch_size: int = 200) -> Iterator[int]:
