@@ -177,8 +177,8 @@ def _filters(parsed: ParsedQuery) -> list[object]:
         conditions.append(doc.thread_id == parsed.thread_id)
     if parsed.thread_ids is not None:  # problem details (issue #17)
         conditions.append(doc.thread_id.in_(sorted(parsed.thread_ids)))
-    if parsed.openings_only:
-        conditions.append(doc.opening.is_(True))
+    if parsed.threads_only:
+        conditions.append(doc.kind == "post")
     if parsed.after:
         conditions.append(doc.created_at >= datetime.combine(parsed.after, dtime.min, tzinfo=UTC))
     if parsed.before:
@@ -339,7 +339,8 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
 
 
 def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
-    """The opening posts that best match a title being typed (parsed.openings_only), best first."""
+    """The threads whose posts best match a title being typed (parsed.threads_only), best first:
+    each thread once, with its best post."""
     with Session(db.engine) as session:
         rows, _total = _ranked_rows(session, parsed, limit, 0)
     return _hits(rows)
