@@ -292,7 +292,9 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
         conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
     group = doc.key if parsed.thread_id is not None else doc.group_key
     latest = parsed.order == "latest" or not parsed.clauses  # a thread's newest matching post stands for it
-    within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.desc())
+    # Ties go to the earlier post, as with Whoosh (document order): on a tie the older thread
+    # is the likelier original of a question asked again (issue #14).
+    within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.asc(), doc.object_id)
     best = (
         select(doc.key, group.label("grouping"), doc.created_at, score.label("score"))
         .where(*conditions)
@@ -304,7 +306,7 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
     order = (
         (best.c.created_at.desc(),)
         if parsed.order == "latest"
-        else (best.c.score.desc(), best.c.created_at.desc())
+        else (best.c.score.desc(), best.c.created_at.asc(), best.c.key)
     )
     rows = session.execute(
         select(best.c.key, best.c.score, doc.kind, doc.object_id, doc.thread_id, doc.title, doc.body)
