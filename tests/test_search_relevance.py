@@ -11,6 +11,7 @@ import pytest
 from forum.extensions import db
 from forum.search import synonyms
 from tests.factories import login, make_board, make_reply, make_thread, make_user, recount_counters
+from tests.factories_search import make_wiki_page
 from tests.test_search import app_config, search_backend, titles  # noqa: F401  (the same backends)
 
 
@@ -192,6 +193,18 @@ def test_similar_threads_have_a_floor_boost_solved_and_show_the_answer(client, s
         client.get("/search/similar", query_string={"title": "Moving house in June"}).get_json()["threads"]
         == []
     )
+
+
+def test_similar_threads_are_found_by_their_answers_and_never_list_wiki_pages(client):
+    board = make_board()
+    thread = make_thread(board, title="Hub keeps restarting", body="Every hour or so, lights flash.")
+    make_reply(thread, body="Swap the power adapter: a faulty adapter makes the hub reboot.")
+    make_thread(board, title="Bill too high this month", body="Charged more.")
+    make_wiki_page("Power adapter guide", "Which power adapter fits which hub, and how to spot a faulty one.")
+    found = client.get("/search/similar", query_string={"title": "faulty power adapter"}).get_json()[
+        "threads"
+    ]
+    assert [item["title"] for item in found] == ["Hub keeps restarting"]  # its answer names the problem
 
 
 def test_search_inside_one_thread(client):

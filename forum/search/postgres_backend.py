@@ -177,8 +177,8 @@ def _filters(parsed: ParsedQuery) -> list[object]:
         conditions.append(doc.thread_id == parsed.thread_id)
     if parsed.thread_ids is not None:  # problem details (issue #17)
         conditions.append(doc.thread_id.in_(sorted(parsed.thread_ids)))
-    if parsed.openings_only:
-        conditions.append(doc.opening.is_(True))
+    if parsed.threads_only:
+        conditions.append(doc.kind == "post")
     if parsed.after:
         conditions.append(doc.created_at >= datetime.combine(parsed.after, dtime.min, tzinfo=UTC))
     if parsed.before:
@@ -292,7 +292,9 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
         conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
     group = doc.key if parsed.thread_id is not None else doc.group_key
     latest = parsed.order == "latest" or not parsed.clauses  # a thread's newest matching post stands for it
-    within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.desc())
+    # Ties go to the earlier post, as with Whoosh (document order): on a tie the older thread
+    # is the likelier original of a question asked again (issue #14).
+    within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.asc(), doc.object_id)
     best = (
         select(doc.key, group.label("grouping"), doc.created_at, score.label("score"))
         .where(*conditions)
@@ -304,7 +306,7 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
     order = (
         (best.c.created_at.desc(),)
         if parsed.order == "latest"
-        else (best.c.score.desc(), best.c.created_at.desc())
+        else (best.c.score.desc(), best.c.created_at.asc(), best.c.key)
     )
     rows = session.execute(
         select(best.c.key, best.c.score, doc.kind, doc.object_id, doc.thread_id, doc.title, doc.body)
@@ -339,7 +341,8 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
 
 
 def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
-    """The opening posts that best match a title being typed (parsed.openings_only), best first."""
+    """The threads whose posts best match a title being typed (parsed.threads_only), best first:
+    each thread once, with its best post."""
     with Session(db.engine) as session:
         rows, _total = _ranked_rows(session, parsed, limit, 0)
     return _hits(rows)

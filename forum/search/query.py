@@ -69,7 +69,7 @@ class ParsedQuery:
     details: list[tuple[str, str]] = field(default_factory=list)
     thread_ids: frozenset[int] | None = None
     only_stop_words: bool = False  # words were typed, but all of them too common to search
-    openings_only: bool = False  # not syntax: similar threads search opening posts only
+    threads_only: bool = False  # not syntax: similar threads search threads' posts, no wiki pages
 
     @property
     def has_text(self) -> bool:

@@ -31,8 +31,10 @@ MAX_QUERY_CHARS = 500  # a pasted essay is cut here (and to MAX_CLAUSES words by
 SIMILAR_LIMIT = 5
 SIMILAR_CANDIDATES = 15
 SIMILAR_FLOOR = 0.5  # share of the best match's score a similar thread needs: none rather than noise
-SIMILAR_MIN_COVERAGE = 0.34  # share of the title's words a similar thread must hold (at most the best's)
-SIMILAR_RELATIVE_COVERAGE = 0.6  # ... and at least this share of what the best one holds
+# Share of the title's words a similar thread must hold (in its title and best post), and the
+# best one must hold for any to show (issue #14: 0.34, and 60% of what the best held, cut the
+# real duplicates found in the top five from 0.36 to 0.27 on the Stack Exchange set).
+SIMILAR_MIN_COVERAGE = 0.25
 SOLVED_BOOST = 1.2  # a solved thread ranks as if it matched this much better
 ANSWER_CHARS = 200
 STOP_WORDS_NOTE = (
@@ -265,9 +267,13 @@ class Similar:
 
 
 def similar_query(title: str) -> ParsedQuery:
-    """A title read as words only (no syntax), stop words out, opening posts only."""
+    """A title read as words only (no syntax), stop words out, against every post of threads.
+
+    Not the opening posts only: the answers say what a thread is about in other words than its
+    question (issue #14: on real Stack Exchange duplicates the original was in the top five for
+    40% of titles instead of 36%, and first for 21% instead of 20%)."""
     words = list(dict.fromkeys(language.content_words(title)))[:12]
-    query = ParsedQuery(clauses=[Clause([Term(word)]) for word in words], openings_only=True)
+    query = ParsedQuery(clauses=[Clause([Term(word)]) for word in words], threads_only=True)
     synonyms.expand(query)
     return query
 
@@ -290,11 +296,9 @@ def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Similar]:
         held = snippets.query_stems([hit.title, hit.body[:2000]]) & wanted
         return len(held) / len(wanted) if wanted else 1.0
 
-    best_coverage = max(coverage(hit) for hit in hits[:3])
-    if best_coverage < SIMILAR_MIN_COVERAGE:
+    if max(coverage(hit) for hit in hits[:3]) < SIMILAR_MIN_COVERAGE:
         return []
-    needed = max(min(best_coverage, SIMILAR_MIN_COVERAGE), SIMILAR_RELATIVE_COVERAGE * best_coverage)
-    hits = [hit for hit in hits if hit.thread_id and coverage(hit) >= needed]
+    hits = [hit for hit in hits if hit.thread_id and coverage(hit) >= SIMILAR_MIN_COVERAGE]
     found = {
         thread.id: thread
         for thread in db.session.scalars(

@@ -456,7 +456,8 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
 
 
 def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
-    """The opening posts that best match a title being typed (parsed.openings_only), best first."""
+    """The threads whose posts best match a title being typed (parsed.threads_only), best first:
+    each thread once, with its best post."""
     searcher = _searcher()
     best, _exact, _total = _ranked(searcher, parsed, limit)
     return [

@@ -409,6 +409,6 @@ def _term_filters(parsed: ParsedQuery) -> list[tuple[str, object]]:
         filters.append(("employee", True))
     if parsed.thread_id is not None:
         filters.append(("thread_id", str(parsed.thread_id)))
-    if parsed.openings_only:
-        filters.append(("opening", True))
+    if parsed.threads_only:
+        filters.append(("kind", "post"))
     return filters
