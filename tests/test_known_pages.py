@@ -311,11 +311,30 @@ def test_response_figures_equal_hand_computed_values(app, client, runner):
         broadband_row["first_employee_reply_median_hours"] == 6.0
         and broadband_row["employee_reply_share"] == 0.714
     )
-    page = client.get("/response").get_data(as_text=True)
+    page = client.get("/response?months=all").get_data(as_text=True)
     assert "too few" in page and "How this is counted" in page and "71%" in page
     assert employee.name not in page  # no employee singled out
     csv_lines = client.get("/response.csv").get_data(as_text=True).splitlines()
     assert csv_lines[0] == ",".join(response.COLUMNS)
+
+
+def test_the_response_page_shows_the_last_year_and_every_month_on_request(app, client):
+    from forum.known.models import ResponseFigure
+
+    board = make_question_board("Broadband")
+    months = {"recent": response.recent_months_start(1), "year ago": response.recent_months_start(13)}
+    for month in months.values():
+        db.session.add(ResponseFigure(month=month, board_id=board.id, questions=7, employee_replied=7))
+    db.session.commit()
+    page = client.get("/response").get_data(as_text=True)
+    assert f">{months['recent']}</th>" in page and f">{months['year ago']}</th>" not in page
+    assert 'href="/response?months=all">Show every month</a>' in page
+    every = client.get("/response?months=all").get_data(as_text=True)
+    assert f">{months['recent']}</th>" in every and f">{months['year ago']}</th>" in every
+    assert (
+        "100%" in every and len(client.get("/response.json").get_json()["rows"]) == 2
+    )  # the open data has all
+    assert response.recent_months_start(12, datetime(2026, 1, 15, tzinfo=UTC)) == "2025-02"
 
 
 def test_still_waiting_lists_old_unacknowledged_issues(app, client):

@@ -437,7 +437,8 @@ def register_feed() -> ResponseReturnValue:
 
 @bp.route("/response")
 def response_page() -> ResponseReturnValue:
-    rows, computed_at = response.figure_rows()
+    every_month = request.args.get("months") == "all"
+    rows, computed_at = response.figure_rows(since=None if every_month else response.recent_months_start())
     waiting = register.still_waiting()
     waiting_by_board: dict[str, list[Any]] = {}
     for issue, thread in waiting:
@@ -448,6 +449,8 @@ def response_page() -> ResponseReturnValue:
         computed_at=computed_at,
         waiting=waiting_by_board,
         min_threads=response.MIN_THREADS,
+        every_month=every_month,
+        recent_months=response.RECENT_MONTHS,
     )
 
 
