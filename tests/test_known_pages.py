@@ -337,6 +337,23 @@ def test_the_response_page_shows_the_last_year_and_every_month_on_request(app, c
     assert response.recent_months_start(12, datetime(2026, 1, 15, tzinfo=UTC)) == "2025-02"
 
 
+def test_the_register_lists_the_most_reported_first_and_all_on_request(app, client, monkeypatch):
+    monkeypatch.setattr(register, "REGISTER_FIRST", 2)
+    board = make_question_board("Broadband")
+    moderator = make_moderator()
+    threads = [make_thread(board, make_member(), title=f"Outage number {n}") for n in range(3)]
+    for number, thread in enumerate(threads):
+        set_status(thread, "reported", moderator)
+        for _ in range(number):  # the last thread is the most reported
+            say_affected(thread, make_member())
+    db.session.commit()
+    page = client.get("/known-issues?board=broadband").get_data(as_text=True)
+    assert page.index("Outage number 2") < page.index("Outage number 1") and "Outage number 0" not in page
+    assert 'href="/known-issues?all=1&amp;board=broadband">Show all known issues that match</a>' in page
+    every = client.get("/known-issues?all=1&board=broadband").get_data(as_text=True)
+    assert "Outage number 0" in every and "Show all known issues" not in every
+
+
 def test_still_waiting_lists_old_unacknowledged_issues(app, client):
     board = make_question_board("Broadband")
     moderator = make_moderator()

@@ -36,6 +36,8 @@ class AffectedMember(db.Model):
     __table_args__ = (
         UniqueConstraint("thread_id", "user_id"),
         Index("ix_affected_members_day", "created_on", "thread_id"),
+        # The register's 7-day counts and its chart, per listed issue (covering: no table reads)
+        Index("ix_affected_members_recent", "thread_id", "created_on", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.boards.models import Board, Thread
@@ -18,6 +18,7 @@ from forum.known.models import KNOWN_STATUSES, AffectedMember, KnownIssue, Known
 
 CHART_DAYS = 30
 REGISTER_LIMIT = 200
+REGISTER_FIRST = 50  # the page's first list; "show all" lists up to REGISTER_LIMIT
 
 
 @dataclass
@@ -72,22 +73,30 @@ class RegisterRow:
     last_7_days: int
 
 
-def register_rows(filters: RegisterFilters, now: datetime | None = None) -> list[RegisterRow]:
+def register_rows(
+    filters: RegisterFilters, now: datetime | None = None, limit: int = REGISTER_LIMIT
+) -> list[RegisterRow]:
     """Issues by members affected in the last 7 days, then all time, then newest: one statement."""
     since = (now or utcnow()) - timedelta(days=7)
     recent = (
         select(func.count(AffectedMember.id))
-        .where(AffectedMember.thread_id == KnownIssue.thread_id, AffectedMember.created_at >= since)
+        .where(
+            AffectedMember.thread_id == KnownIssue.thread_id,
+            AffectedMember.created_on >= since.date(),  # the index's range; created_at decides
+            AffectedMember.created_at >= since,
+        )
         .correlate(KnownIssue)
         .scalar_subquery()
+        .label("recent")
     )
     rows = db.session.execute(
-        select(KnownIssue, Thread, recent.label("recent"))
+        select(KnownIssue, Thread, recent)
         .join(Thread, Thread.id == KnownIssue.thread_id)
-        .options(joinedload(Thread.board), joinedload(Thread.author))
+        .options(joinedload(Thread.board))
         .where(*_issue_conditions(filters))
+        # by the label: the count is worked out once per issue, not again for the sort
         .order_by(recent.desc(), Thread.affected_count.desc(), KnownIssue.marked_at.desc())
-        .limit(REGISTER_LIMIT)
+        .limit(limit)
     )
     return [RegisterRow(issue, thread, count) for issue, thread, count in rows.all()]
 
@@ -103,15 +112,18 @@ def chart_days(filters: RegisterFilters, now: datetime | None = None) -> list[Ch
     register's issues: one grouped statement on (created_on, thread_id)."""
     today = (now or utcnow()).date()
     first = today - timedelta(days=CHART_DAYS - 1)
-    issues = (
-        select(KnownIssue.thread_id)
-        .join(Thread, Thread.id == KnownIssue.thread_id)
-        .where(*_issue_conditions(filters))
-    )
+    # From each listed issue to its recent reports (ix_affected_members_recent), rather than
+    # from 30 days of every thread's reports to the issues.
     counts = dict(
         db.session.execute(
             select(AffectedMember.created_on, func.count(AffectedMember.id))
-            .where(AffectedMember.created_on >= first, AffectedMember.thread_id.in_(issues))
+            .select_from(KnownIssue)
+            .join(Thread, Thread.id == KnownIssue.thread_id)
+            .join(
+                AffectedMember,
+                and_(AffectedMember.thread_id == KnownIssue.thread_id, AffectedMember.created_on >= first),
+            )
+            .where(*_issue_conditions(filters))
             .group_by(AffectedMember.created_on)
         ).all()
     )

@@ -336,12 +336,17 @@ def _register_filters() -> tuple[register.RegisterFilters, list[Board], list[Pro
 @bp.route("/known-issues")
 def register_page() -> ResponseReturnValue:
     filters, all_boards, all_fields = _register_filters()
-    rows = register.register_rows(filters)
+    show_all = request.args.get("all") == "1"
+    rows = register.register_rows(
+        filters, limit=register.REGISTER_LIMIT if show_all else register.REGISTER_FIRST + 1
+    )
+    more = not show_all and len(rows) > register.REGISTER_FIRST
     chart = register.draw_chart(register.chart_days(filters))
     shown_fields = [f for f in all_fields if filters.board is None or f.board_id == filters.board.id]
     return render_template(
         "known/register.html",
-        rows=rows,
+        rows=rows[: register.REGISTER_FIRST] if more else rows,
+        more=more,
         chart=chart,
         filters=filters,
         boards=all_boards,
