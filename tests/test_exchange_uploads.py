@@ -328,7 +328,11 @@ def test_a_forum_without_the_uploads_feature_refuses_a_file_with_uploads_and_say
     (tmp_path / "good.jsonl.files").mkdir()
     (tmp_path / "good.jsonl.files" / LOG_KEY).write_bytes(LOG)
     with without.app_context():
-        result = run(without.test_cli_runner(), "import", path)
-        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
-        assert "runs without the uploads feature; add 'uploads' to FORUM_FEATURES" in result.output
-        assert "Nothing was imported" in result.output and db.session.scalar(select(User.id)) is None
+        try:
+            result = run(without.test_cli_runner(), "import", path)
+            assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+            assert "runs without the uploads feature; add 'uploads' to FORUM_FEATURES" in result.output
+            assert "Nothing was imported" in result.output and db.session.scalar(select(User.id)) is None
+        finally:  # this app's own connections, not left for the garbage collector
+            db.session.remove()
+            db.engine.dispose()

@@ -15,6 +15,7 @@ import re
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -217,10 +218,14 @@ def _searcher() -> Searcher:
     ):
         return cached
     if cached is not None:
-        cached.close()
-    _cache.searcher = open_index().searcher(weighting=WEIGHTING)
+        _cache.closer()  # closes it once: a finalizer runs at most once
+    searcher = open_index().searcher(weighting=WEIGHTING)
+    # Segment files are open files (not one memory-mapped compound file): close them when the
+    # thread ends, as a server that runs each request in a new thread ends one per request.
+    _cache.closer = weakref.finalize(threading.current_thread(), searcher.close)
+    _cache.searcher = searcher
     _cache.path = os.path.realpath(link)
-    return _cache.searcher
+    return searcher
 
 
 def _fields(doc: Document) -> dict[str, object]:
@@ -516,5 +521,5 @@ def suggest(words: list[str]) -> dict[str, str]:
 def close_cached() -> None:
     cached = getattr(_cache, "searcher", None)
     if cached is not None:
-        cached.close()
+        _cache.closer()
         _cache.searcher = None
