@@ -354,6 +354,18 @@ def test_the_register_lists_the_most_reported_first_and_all_on_request(app, clie
     assert "Outage number 0" in every and "Show all known issues" not in every
 
 
+def test_a_response_page_with_only_old_figures_says_so_and_links_them(app, client):
+    from forum.known.models import ResponseFigure
+
+    board = make_question_board("Broadband")
+    old = response.recent_months_start(20)
+    db.session.add(ResponseFigure(month=old, board_id=board.id, questions=9))
+    db.session.commit()
+    page = client.get("/response").get_data(as_text=True)
+    assert "No figures for the last 12 months" in page and f">{old}</th>" not in page
+    assert f">{old}</th>" in client.get("/response?months=all").get_data(as_text=True)
+
+
 def test_still_waiting_lists_old_unacknowledged_issues(app, client):
     board = make_question_board("Broadband")
     moderator = make_moderator()
