@@ -136,10 +136,13 @@ class Visitor:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode(), dict(error.headers)
 
+    def csrf_token(self, form_page: str) -> str:
+        _, page, _ = self.get(form_page)
+        return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
     def upload(self, path: str, form_page: str, field: str, name: str, data: bytes) -> tuple[int, str]:
         """A file sent as the editor's JavaScript sends it: multipart, asking for JSON."""
-        _, page, _ = self.get(form_page)
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+        token = self.csrf_token(form_page)
         boundary = secrets.token_hex(16)
         body = (
             (
@@ -161,8 +164,7 @@ class Visitor:
             return error.code, error.read().decode()
 
     def post(self, path: str, form_page: str, fields: dict[str, str]) -> tuple[int, str]:
-        _, page, _ = self.get(form_page)
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+        token = self.csrf_token(form_page)
         data = urllib.parse.urlencode({"csrf_token": token, **fields}).encode()
         # Over https, Flask-WTF checks that the Referer is this site, as a browser sends it.
         request = urllib.request.Request(

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import inspect
 
 from forum.exchange.fields import parse_time
 
@@ -44,16 +43,19 @@ def init_app(app: Flask) -> None:
     pages.fill_slot(app, "post.after_body", "lifeboat/_post_origin.html", macro="origin_line", when=_imported)
 
 
+def _loaded_origin(post: Any) -> str | None:
+    """The origin summary if the page loaded it with the post (never a query per post)."""
+    return post.__dict__.get("lifeboat_origin")
+
+
 def _imported(post: Any, *_: Any) -> bool:
-    # The loaded value, without inspect() or parsing: asked for each post of every thread page.
-    return bool(post.__dict__.get("lifeboat_origin"))
+    # Asked for each post of every thread page: no parsing.
+    return bool(_loaded_origin(post))
 
 
 def post_origin(post: Any) -> dict[str, Any] | None:
     """An imported post's origin (source, author, at, url, license) if the page loaded it, else None."""
-    if "lifeboat_origin" in inspect(post).unloaded:
-        return None  # a page that did not ask for it (it never costs a query per post)
-    summary = post.lifeboat_origin
+    summary = _loaded_origin(post)
     if not summary:
         return None
     origin: dict[str, Any] = json.loads(summary)
