@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app forum
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast lint bench bench-s bench-l bench-compare bench-relevance clean browser nginx lighthouse screenshots
+.PHONY: run test test-fast lint bench bench-s bench-l bench-pg-l bench-pg-xl bench-compare bench-relevance clean browser nginx lighthouse screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,13 @@ bench-s: $(VENV)/.installed-bench
 
 bench-l: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --size L $(BENCH_ARGS)
+
+# PostgreSQL and its search backend (README "Search at scale"): L, and 10xL (2,000,000 posts).
+bench-pg-l: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --size L --postgres $(BENCH_ARGS)
+
+bench-pg-xl: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --size XL --postgres $(BENCH_ARGS)
 
 # S and L side by side, alternating runs (needs both imported by bench-s and bench-l).
 bench-compare: $(VENV)/.installed-bench

@@ -3,17 +3,22 @@
 
     .venv/bin/python bench/run.py --size S        # make bench
     .venv/bin/python bench/run.py --size L        # make bench-l (about 200,000 posts)
+    .venv/bin/python bench/run.py --size L --postgres    # make bench-pg-l (PostgreSQL, its search backend)
+    .venv/bin/python bench/run.py --size XL --postgres   # make bench-pg-xl (10xL: about 2,000,000 posts)
 
 Steps, each printed as it runs:
 1. generate the corpus with bench/make_corpus.py into bench/data/ (once; reused after);
-2. import it into a new SQLite database with `flask exchange import` (timed, peak RSS),
-   then build the search index with each command in INDEX_COMMANDS that this forum has
-   (timed separately; none yet is skipped, saying so);
+2. import it into a new SQLite database (or, with --postgres, a new PostgreSQL database
+   roundabout_bench_<size> and the PostgreSQL search backend) with `flask exchange import`
+   (timed, peak RSS), then build the search index with each command in INDEX_COMMANDS
+   that this forum has (timed separately; none yet is skipped, saying so);
 3. count the SQL queries of each page (in process, anonymous and logged in);
 4. start gunicorn (2 sync workers) on 127.0.0.1 and run wrk against each page, anonymous
    and logged in: requests/s, p50/p90/p99 latency, and the workers' CPU time per request
    (from /proc before and after each run);
-5. print a table of medians over --runs runs and write it to bench/results/.
+5. time every query form of SEARCH_QUERIES over HTTP, one at a time (p50 and p95 of the
+   server's answer, each query --search-repeats times);
+6. print a table of medians over --runs runs and write it to bench/results/.
 
 The machine is shared: keep --runs and --duration small; one S run takes about a minute.
 """
@@ -45,7 +50,9 @@ BIN = Path(sys.executable).parent
 SIZES = {
     "S": ["--users", "2000", "--threads", "2000", "--wiki-pages", "50"],
     "L": ["--users", "10000", "--threads", "20000", "--wiki-pages", "200"],
+    "XL": ["--users", "100000", "--threads", "200000", "--wiki-pages", "2000"],  # 10xL, for PostgreSQL
 }
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 # Search-index builders, tried in order once the database is imported: (name, flask args).
 # A command this forum does not have is skipped, so the step lights up when search lands.
 INDEX_COMMANDS = [("search index", ["search", "reindex"])]
@@ -85,17 +92,38 @@ def ensure_corpus(size: str) -> Path:
     return path
 
 
-def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, str], dict[str, object]]:
-    instance = DATA / size
-    env = dict(
-        os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=f"sqlite:///{instance / 'forum.db'}"
-    )
+def _postgres_database(name: str, *, create: bool) -> bool:
+    """Whether the database exists (created anew, dropping an old one, when `create`)."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_SERVER.replace("+psycopg", "") + "/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+        if create:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+            return True
+    return exists
+
+
+def prepare_database(
+    size: str, corpus: Path, reuse: bool, postgres: bool = False
+) -> tuple[dict[str, str], dict[str, object]]:
+    instance = DATA / (f"{size}-pg" if postgres else size)
+    database = f"roundabout_bench_{size.lower()}"
+    url = f"{POSTGRES_SERVER}/{database}" if postgres else f"sqlite:///{instance / 'forum.db'}"
+    env = dict(os.environ, FORUM_INSTANCE_PATH=str(instance), FORUM_DATABASE_URL=url)
+    if postgres:
+        env["FORUM_SEARCH_BACKEND"] = "postgres"
     figures: dict[str, object] = {}
-    if reuse and (instance / "forum.db").exists():
-        log(f"Reusing {instance / 'forum.db'} (--reuse): import not timed.")
+    if reuse and (
+        _postgres_database(database, create=False) if postgres else (instance / "forum.db").exists()
+    ):
+        log(f"Reusing {url} (--reuse): import not timed.")
         return env, figures
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
+    if postgres:
+        _postgres_database(database, create=True)
     flask(env, "db", "upgrade")
     log(f"Importing {corpus.name} ({corpus.stat().st_size / 1e6:.0f} MB) ...")
     command = [str(BIN / "flask"), "--app", "forum", "exchange", "import", str(corpus)]
@@ -129,19 +157,24 @@ def prepare_database(size: str, corpus: Path, reuse: bool) -> tuple[dict[str, st
 
 def pick_urls(env: dict[str, str]) -> dict[str, str]:
     """The pages to measure: /, the first board, a thread of about 50 posts, the last page of a long one."""
-    import sqlite3
+    from sqlalchemy import create_engine, text
 
-    connection = sqlite3.connect(env["FORUM_DATABASE_URL"].removeprefix("sqlite:///"))
-    board = connection.execute("SELECT slug FROM boards ORDER BY position, id LIMIT 1").fetchone()[0]
-    thread_id, slug = connection.execute(
-        "SELECT id, slug FROM threads WHERE deleted_at IS NULL ORDER BY abs(post_count - 50), id LIMIT 1"
-    ).fetchone()
-    # The longest thread whose last page is full (20 posts), so S and L render the same amount.
-    long_id, long_slug, posts = connection.execute(
-        "SELECT id, slug, post_count FROM threads WHERE deleted_at IS NULL "
-        "ORDER BY post_count % 20 = 0 DESC, post_count DESC, id LIMIT 1"
-    ).fetchone()
-    connection.close()
+    engine = create_engine(env["FORUM_DATABASE_URL"])
+    with engine.connect() as connection:
+        board = connection.execute(text("SELECT slug FROM boards ORDER BY position, id LIMIT 1")).scalar_one()
+        thread_id, slug = connection.execute(
+            text(
+                "SELECT id, slug FROM threads WHERE deleted_at IS NULL ORDER BY abs(post_count - 50), id LIMIT 1"
+            )
+        ).one()
+        # The longest thread whose last page is full (20 posts), so S and L render the same amount.
+        long_id, long_slug, posts = connection.execute(
+            text(
+                "SELECT id, slug, post_count FROM threads WHERE deleted_at IS NULL "
+                "ORDER BY post_count % 20 = 0 DESC, post_count DESC, id LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
     last_page = max(1, -(-posts // 20))
     urls = {
         "/": "/",
@@ -320,6 +353,49 @@ def load_test(
         server.wait(timeout=30)
 
 
+# Every query form, with few and many hits (the same as bench/search_bench.py).
+SEARCH_QUERIES = [
+    "refund", "router orange light", "engineer visit", "broadband", "price rise bill", "wifi OR mesh",
+    "speed test order:latest", "#billing refund", "status:solved router", '"powerline adapter"',
+    "ERR_PPP_AUTH", "HDCP-06 recorder", "cordless handset power cut", "aberdeen broadband problems",
+    "roaming signal -indoors", "voicemail pin in:title", "rooter", "after:2022-01-01 before:2022-02-01 outage",
+    "why does my router keep dropping the wifi every evening",
+]  # fmt: skip
+
+
+def search_latency(env: dict[str, str], repeats: int) -> dict[str, object]:
+    """Each query over HTTP, one at a time, after one unmeasured run: the server's answer time
+    (loopback adds well under a millisecond), p50 and p95 over all, and each query's median."""
+    server, base, _workers = start_gunicorn(env)
+    try:
+        timings: dict[str, list[float]] = {}
+        for query in SEARCH_QUERIES:
+            url = f"{base}/search?" + urllib.parse.urlencode({"q": query})
+            urllib.request.urlopen(url).read()
+            for _ in range(repeats):
+                started = time.perf_counter()
+                urllib.request.urlopen(url).read()
+                timings.setdefault(query, []).append((time.perf_counter() - started) * 1000)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    every = sorted(t for values in timings.values() for t in values)
+    figures = {
+        "p50_ms": round(statistics.median(every), 1),
+        "p95_ms": round(every[min(len(every) - 1, round(0.95 * (len(every) - 1)))], 1),
+        "max_ms": round(every[-1], 1),
+        "per_query_median_ms": {
+            query: round(statistics.median(values), 1) for query, values in timings.items()
+        },
+        "load": round(os.getloadavg()[0], 1),
+    }
+    log(f"  search: p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms "
+        f"over {len(every)} searches (load {figures['load']})")  # fmt: skip
+    for query, value in figures["per_query_median_ms"].items():  # type: ignore[union-attr]
+        log(f"    {value:7.1f} ms  {query}")
+    return figures
+
+
 def machine_speed() -> float:
     """CPU seconds of a fixed pure-Python loop (median of 5): the shared machine's speed varied
     by up to 1.5x within one afternoon, so each report says how fast it was during the run."""
@@ -333,13 +409,15 @@ def machine_speed() -> float:
     return round(statistics.median(timings), 3)
 
 
-def machine() -> str:
+def machine(database: str = "SQLite") -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    return f"{platform.node()}: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite"
+    return (
+        f"{platform.node()}: {model}, {os.cpu_count()} cores, Python {platform.python_version()}, {database}"
+    )
 
 
 def main() -> None:
@@ -352,11 +430,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="reuse the imported database of an earlier run")
     parser.add_argument("--no-load", action="store_true", help="import and count queries only")
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL and its search backend (BENCH_POSTGRES)"
+    )
+    parser.add_argument("--search-repeats", type=int, default=5, help="times each search query is timed")
     args = parser.parse_args()
 
     started = datetime.now(UTC)
     corpus = ensure_corpus(args.size)
-    env, figures = prepare_database(args.size, corpus, args.reuse)
+    env, figures = prepare_database(args.size, corpus, args.reuse, args.postgres)
     urls = pick_urls(env)
     queries = count_queries(env, urls)
     for name in OPTIONAL_URLS:
@@ -366,14 +448,16 @@ def main() -> None:
         log(f"  SQL queries  {name:<40} anonymous {counts['anonymous']:>2}  member {counts['member']:>2}")
     speed_before = machine_speed()
     pages = {} if args.no_load else load_test(env, urls, args.runs, args.duration, args.connections)
+    search = {} if args.no_load else search_latency(env, args.search_repeats)
     speed = round(statistics.median([speed_before, machine_speed()]), 3)
     log(f"Machine speed: the reference loop took {speed:.3f} s of CPU (lower is faster)")
-    report = {"size": args.size, "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    report = {"size": args.size, "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(database),
               "reference_loop_s": speed,
-              "import": figures, "urls": urls, "queries": queries, "pages": pages,
+              "import": figures, "urls": urls, "queries": queries, "pages": pages, "search": search,
               "settings": {"runs": args.runs, "duration_s": args.duration, "connections": args.connections}}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{args.size}-{started.strftime('%Y%m%d-%H%M%S')}.json"
+    out = RESULTS / f"{args.size}{'-pg' if args.postgres else ''}-{started.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
     log(f"\nSize {args.size}, {report['date']}, {report['machine']}")
     if figures:
@@ -383,6 +467,10 @@ def main() -> None:
         for who, m in by_who.items():
             log(f"{name:<40} {who:<9} {m['rps']:7.0f} {m['p50']:7.1f} {m['p90']:7.1f} {m['p99']:7.1f} "
                 f"{m['cpu_ms']:7.2f} {queries[name][who]:>4}")  # fmt: skip
+    if search:
+        log(
+            f"search, {len(SEARCH_QUERIES)} query forms: p50 {search['p50_ms']} ms, p95 {search['p95_ms']} ms"
+        )
     log(f"Written to {out}")
 
 

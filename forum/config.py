@@ -77,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
     "SEARCH_INDEX_PROCS": min(2, os.cpu_count() or 1),  # processes for `flask search reindex` (Whoosh)
+    "SEARCH_CANDIDATES": 1000,  # PostgreSQL: the newest matching posts ranked per search (README)
     # The feature packages create_app plugs in, in this order, each through its init_app
     # (docs/ARCHITECTURE.md). CORE_FEATURES are needed; the others can be left out.
     "FEATURES": FEATURES,

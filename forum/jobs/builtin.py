@@ -73,6 +73,18 @@ def search_consistency() -> str:
     return catch_up()
 
 
+@periodic_job("search-vocabulary", HOUR, 'list the words of thread titles again, for "did you mean"')
+def search_vocabulary() -> str:
+    from forum.search import engine
+
+    refresh = getattr(engine.backend(), "refresh_vocabulary", None)
+    if refresh is None:
+        return "not needed: the Whoosh index lists its own words"
+    words = refresh(db.session)
+    db.session.commit()
+    return f"{words} words"
+
+
 @periodic_job("job-history", DAY, "forget periodic job runs older than 30 days")
 def job_history() -> str:
     forgotten = forget_old_runs()

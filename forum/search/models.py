@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +38,15 @@ class SearchDocument(db.Model):
     __table_args__ = (
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
         Index("ix_search_documents_title_tsv", "title_tsv", postgresql_using="gin"),
+        # PostgreSQL ranks the newest matches (postgres_backend._ranked_rows): posts, and
+        # the opening posts and wiki pages whose titles count, newest first.
+        Index("ix_search_documents_created_at", "created_at"),
+        Index(
+            "ix_search_documents_titled_created_at",
+            "created_at",
+            postgresql_where=text("opening IS true OR kind = 'wiki'"),
+            sqlite_where=text("opening = 1 OR kind = 'wiki'"),
+        ),
     )
 
     key: Mapped[str] = mapped_column(String(20), primary_key=True)  # "p123" or "w7"
@@ -55,6 +64,17 @@ class SearchDocument(db.Model):
     opening: Mapped[bool] = mapped_column(default=False)
     tsv: Mapped[str] = mapped_column(TsVector)
     title_tsv: Mapped[str] = mapped_column(TsVector)
+
+
+class SearchTitleWord(db.Model):
+    """A word of the titles (stemmed) and how many titles have it: "did you mean" offers the
+    close ones. PostgreSQL backend only; refreshed by the `search-vocabulary` job and a
+    reindex, because listing every title's words costs seconds at two million posts."""
+
+    __tablename__ = "search_title_words"
+
+    word: Mapped[str] = mapped_column(String(100), primary_key=True)
+    documents: Mapped[int]
 
 
 class SearchSynonym(db.Model):

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from forum.extensions import db
 from forum.search import language, scoring
 from forum.search.documents import Document
-from forum.search.models import SearchDocument
+from forum.search.models import SearchDocument, SearchTitleWord
 from forum.search.query import ParsedQuery, Term
 from forum.search.results import Hit, Hits
 
@@ -230,7 +230,9 @@ def _frequencies(session: Session, wanted: list[tuple[str, object]]) -> list[int
 
 
 def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
-    """(match condition, score expression) by the rules of forum.search.scoring."""
+    """(match condition, score expression, title condition, most documents matching) by the
+    rules of forum.search.scoring; the title condition: an opening post or wiki page whose
+    title has a deciding word."""
     doc = SearchDocument
     vector = doc.title_tsv if parsed.in_title else doc.tsv
     terms = [(clause, term, _term_tsquery(term)) for clause in parsed.clauses for term in clause]
@@ -244,7 +246,7 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
     )
     documents, counts = counts[0], counts[1:]
     title_counts = or_(doc.opening.is_(True), doc.kind == "wiki")
-    clause_scores, clause_matches, weights, deciding = [], [], [], []
+    clause_scores, clause_matches, weights, deciding, frequencies = [], [], [], [], []
     at = 0
     for clause in parsed.clauses:
         term_scores, term_matches, idf, frequency = [], [], 0.0, 0
@@ -264,6 +266,7 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
         clause_matches.append(or_(*term_matches))
         weights.append(idf)
         deciding.append(scoring.is_deciding(documents, frequency))
+        frequencies.append(sum(counts[at - len(clause) : at]))
     if not any(deciding):
         deciding = [True] * len(deciding)
     total_weight = sum(weights) or 1.0
@@ -275,47 +278,215 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
         literal(0.0),
     )
     score = sum(clause_scores, literal(0.0)) * matched * matched
-    conditions = [or_(*[m for m, d in zip(clause_matches, deciding, strict=True) if d])]
-    conditions += [m for m, clause in zip(clause_matches, parsed.clauses, strict=True) if clause.required]
-    return and_(*conditions), score
+    # One tsquery for the whole condition ((any deciding clause) && every required one): a row
+    # is tested once, not once per word (each test unpacks its vector), and GIN reads it in one scan.
+    queries = [
+        [tsquery for _clause, _term, tsquery in terms if _clause is clause] for clause in parsed.clauses
+    ]
+    any_deciding = _either([q for qs, d in zip(queries, deciding, strict=True) if d for q in qs])
+    required = [_either(qs) for qs, clause in zip(queries, parsed.clauses, strict=True) if clause.required]
+    condition = vector.op("@@")(_both([any_deciding, *required]))
+    titled = and_(title_counts, doc.title_tsv.op("@@")(any_deciding))
+    # About this many documents match, taking the words as independent of each other.
+    shares = [min(1.0, f / max(1, documents)) for f in frequencies]
+    share_none = 1.0
+    for share, d in zip(shares, deciding, strict=True):
+        share_none *= 1.0 - share if d else 1.0
+    # A required deciding clause already meets "any deciding clause".
+    required = [
+        (share, d)
+        for share, clause, d in zip(shares, parsed.clauses, deciding, strict=True)
+        if clause.required
+    ]
+    share = 1.0 if any(d for _share, d in required) else 1.0 - share_none
+    for required_share, _d in required:
+        share *= required_share
+    return condition, score, titled, round(share * documents)
 
 
-def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int) -> tuple[list, int]:
+def _either(tsqueries: list):  # noqa: ANN202 (a SQL expression)
+    combined = tsqueries[0]
+    for tsquery in tsqueries[1:]:
+        combined = combined.op("||")(tsquery)
+    return combined
+
+
+def _both(tsqueries: list):  # noqa: ANN202 (a SQL expression)
+    combined = tsqueries[0]
+    for tsquery in tsqueries[1:]:
+        combined = combined.op("&&")(tsquery)
+    return combined
+
+
+def _candidate_bound() -> int:
+    return int(current_app.config["SEARCH_CANDIDATES"])
+
+
+def _estimated_rows(session: Session, statement) -> int:  # noqa: ANN001
+    """The planner's estimate of the rows a statement returns (its statistics, no scan)."""
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+CONSISTENT_PAGES = 5  # the first five pages rank one set of candidates
+_PLANNER_SETTINGS = ("enable_bitmapscan", "enable_indexscan", "enable_seqscan")
+
+
+def _tell_planner(session: Session, off: tuple[str, ...]) -> None:
+    """Turn these planner methods off, and the others back on, for this transaction only
+    (one statement)."""
+    session.execute(
+        select(
+            *[
+                func.set_config(setting, "off" if setting in off else "on", True)
+                for setting in _PLANNER_SETTINGS
+            ]
+        )
+    )
+
+
+def _newest_first(session: Session, parsed: ParsedQuery, matching: int | None, bound: int):  # noqa: ANN202
+    """The order that reads matches newest first, and the planner told how to read them.
+
+    Walking the created_at index testing each post pays when matches are common; for rarer
+    words it would test most of the forum, and reading every match from the GIN indexes, then
+    sorting, is cheaper (equal where matches² = bound × documents). The planner cannot tell
+    (a match test costs far more than it assumes), so it is told, for this transaction only.
+    """
+    if matching is None or parsed.thread_id is not None:
+        return SearchDocument.created_at.desc()
+    if matching**2 >= bound * _frequencies(session, [("", literal(True))])[0]:
+        _tell_planner(session, off=("enable_bitmapscan", "enable_seqscan"))
+        return SearchDocument.created_at.desc()
+    _tell_planner(session, off=("enable_indexscan", "enable_seqscan"))
+    return (SearchDocument.created_at + literal_column("interval '0'")).desc()  # not the index's order
+
+
+def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int) -> tuple[list, int, bool]:
+    """The page's rows, the number of results and whether that number is exact.
+
+    Only a bounded set of candidates is ranked (Discourse ranks recent posts first): the
+    newest matching posts, SEARCH_CANDIDATES of them, plus the newest opening posts whose
+    title matches, so an old thread named for the question still ranks first; four times as
+    many while they hold fewer threads than CONSISTENT_PAGES pages show (a few busy threads)
+    or than the page asked for. What it trades: an old post that matches only in its text,
+    beyond the newest candidates, is not found; the number of results is then estimated and
+    shown as "about"; and a page past the fifth may rank a larger set than the first five,
+    so a result can show twice or not at all across that boundary.
+    """
     doc = SearchDocument
     conditions = _filters(parsed)
+    condition, titled, matching = None, None, None
     if parsed.clauses:
-        condition, score = _scored(session, parsed)
+        condition, score, titled, matching = _scored(session, parsed)
         conditions.append(condition)
     else:
         score = literal_column("0.0")
     for term in parsed.excluded:
         conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
+    # The candidates depend on the query, not on the page, so the first pages rank one set.
+    bound = _candidate_bound()
+    wanted = max(CONSISTENT_PAGES * limit, offset + limit)
+    while True:
+        newest_first = _newest_first(session, parsed, matching, bound)
+        rows, results, newest_count, newest_groups = _ranked_page(
+            session, parsed, conditions, score, titled, newest_first, bound, limit, offset
+        )
+        if newest_count <= bound:
+            return rows, results, True
+        if results >= wanted:
+            break
+        bound *= 4
+    _tell_planner(session, off=())  # planning with them off took 25 ms
+    # The words' own counts say how many documents have them (exactly, for one word or
+    # phrase); the planner's statistics guess phrases and rare words (an exact 1,453 as 892),
+    # so they only say which share of those the filters and excluded words leave.
+    if matching is None:
+        matching = _estimated_rows(session, select(doc.key).where(*conditions))
+    elif len(conditions) > 1:
+        planned = _estimated_rows(session, select(doc.key).where(*conditions))
+        matching = round(
+            matching * planned / max(1, _estimated_rows(session, select(doc.key).where(condition)))
+        )
+    # Results are threads: scale by the share of distinct threads among the newest matches.
+    estimate = round(matching * newest_groups / max(1, newest_count))
+    return rows, max(results, estimate), False
+
+
+def _ranked_page(  # noqa: PLR0913 (one statement's parts)
+    session: Session,
+    parsed: ParsedQuery,
+    conditions: list,
+    score,
+    titled,
+    newest_first,
+    bound: int,  # noqa: ANN001
+    limit: int,
+    offset: int,
+) -> tuple[list, int, int, int]:
+    """One statement: (the page's rows, results among the candidates, newest matches read,
+    distinct threads among them)."""
+    doc = SearchDocument
     group = doc.key if parsed.thread_id is not None else doc.group_key
     latest = parsed.order == "latest" or not parsed.clauses  # a thread's newest matching post stands for it
+    newest = (
+        select(doc.key, group.label("grouping")).where(*conditions).order_by(newest_first).limit(bound + 1)
+    )
+    newest = newest.cte("newest")
+    candidates = select(newest.c.key)
+    if titled is not None and not latest:
+        by_title = select(doc.key).where(*conditions, titled).order_by(newest_first).limit(max(1, bound // 4))
+        candidates = candidates.union(by_title.subquery().select())
+    candidates = candidates.cte("candidates")
     # Ties go to the earlier post, as with Whoosh (document order): on a tie the older thread
     # is the likelier original of a question asked again (issue #14).
     within_group = (doc.created_at.desc(),) if latest else (score.desc(), doc.created_at.asc(), doc.object_id)
     best = (
         select(doc.key, group.label("grouping"), doc.created_at, score.label("score"))
-        .where(*conditions)
+        .join(candidates, candidates.c.key == doc.key)
         .order_by(group, *within_group)
         .ext(distinct_on(group))
         .subquery()
     )
-    total = session.scalar(select(func.count()).select_from(best)) or 0
-    order = (
-        (best.c.created_at.desc(),)
-        if parsed.order == "latest"
-        else (best.c.score.desc(), best.c.created_at.asc(), best.c.key)
-    )
-    rows = session.execute(
-        select(best.c.key, best.c.score, doc.kind, doc.object_id, doc.thread_id, doc.title, doc.body)
-        .join(doc, doc.key == best.c.key)
-        .order_by(*order)
+
+    def order(table):  # noqa: ANN001, ANN202
+        if parsed.order == "latest":
+            return (table.c.created_at.desc(),)
+        return (table.c.score.desc(), table.c.created_at.asc(), table.c.key)
+
+    page = (
+        select(best.c.key, best.c.score, best.c.created_at, func.count().over().label("results"))
+        .order_by(*order(best))
         .limit(limit)
         .offset(offset)
+        .subquery()
+    )
+    newest_count = select(func.count()).select_from(newest).scalar_subquery()
+    newest_groups = select(func.count(newest.c.grouping.distinct())).scalar_subquery()
+    found = session.execute(
+        select(
+            page.c.key,
+            page.c.score,
+            doc.kind,
+            doc.object_id,
+            doc.thread_id,
+            doc.title,
+            doc.body,
+            page.c.results,
+            newest_count,
+            newest_groups,
+        )  # fmt: skip
+        .join(doc, doc.key == page.c.key)
+        .order_by(*order(page))
     ).all()
-    return rows, total
+    if found:
+        return [row[:7] for row in found], *found[0][7:]
+    # A page past the end (or nothing found): count without the page.
+    counts = session.execute(
+        select(select(func.count()).select_from(best).scalar_subquery(), newest_count, newest_groups)
+    ).one()
+    return [], *counts
 
 
 def _hits(rows: list) -> list[Hit]:
@@ -336,15 +507,15 @@ def search(parsed: ParsedQuery, page: int, per_page: int) -> Hits:
     if not parsed.has_text and not parsed.excluded and not _filters(parsed):
         return Hits(total=0)
     with Session(db.engine) as session:
-        rows, total = _ranked_rows(session, parsed, per_page, (page - 1) * per_page)
-    return Hits(total=total, hits=_hits(rows))
+        rows, total, exact = _ranked_rows(session, parsed, per_page, (page - 1) * per_page)
+    return Hits(total=total, hits=_hits(rows), exact=exact)
 
 
 def similar_threads(parsed: ParsedQuery, limit: int) -> list[Hit]:
     """The threads whose posts best match a title being typed (parsed.threads_only), best first:
     each thread once, with its best post."""
     with Session(db.engine) as session:
-        rows, _total = _ranked_rows(session, parsed, limit, 0)
+        rows, _total, _exact = _ranked_rows(session, parsed, limit, 0)
     return _hits(rows)
 
 
@@ -355,11 +526,34 @@ SUGGEST_RARER = 20  # offer a word only if it is this many times as frequent as 
 SUGGEST_BELOW = 4  # ... and only for a word in fewer documents than this (a typo is rare)
 
 
+def refresh_vocabulary(session: Session) -> int:
+    """List the titles' words again (seconds at two million posts: a job's work, not a page's)."""
+    session.execute(delete(SearchTitleWord))
+    session.execute(
+        insert(SearchTitleWord).from_select(
+            ["word", "documents"],
+            select(literal_column("word"), literal_column("ndoc"))
+            .select_from(_TITLE_WORDS.columns(column("word"), column("ndoc")).subquery())
+            .where(func.length(literal_column("word")) <= 100),
+        )
+    )
+    current_app.extensions.pop("search_vocabulary", None)
+    return session.scalar(select(func.count()).select_from(SearchTitleWord)) or 0
+
+
 def _title_words(session: Session) -> dict[str, int]:
+    """The titles' words, read from their table and kept a few minutes; listed there at once
+    when the table is empty (a new forum, before its first job run)."""
     now = time.monotonic()
     vocabulary = current_app.extensions.get("search_vocabulary")
     if vocabulary is None or now - vocabulary[0] > FREQUENCIES_KEPT:
-        vocabulary = (now, {word: count for word, count in session.execute(_TITLE_WORDS)})
+        words = dict(session.execute(select(SearchTitleWord.word, SearchTitleWord.documents)).all())
+        if not words:
+            with Session(db.engine) as writer:
+                refresh_vocabulary(writer)
+                writer.commit()
+            words = dict(session.execute(select(SearchTitleWord.word, SearchTitleWord.documents)).all())
+        vocabulary = (now, words)
         current_app.extensions["search_vocabulary"] = vocabulary
     return vocabulary[1]
 
@@ -368,7 +562,7 @@ def suggest(words: list[str]) -> dict[str, str]:
     """Corrections for words absent or much rarer than a close word of the titles.
 
     The titles' words (ts_stat lists the lexemes, stemmed: "dropping" is "drop", still a word
-    people recognise) are read once and kept for a few minutes.
+    people recognise) come from search_title_words, refreshed by a job (refresh_vocabulary).
     """
     import difflib
 

@@ -420,5 +420,12 @@ def reindex(progress: Callable[[int], None], lock_wait: float = 60.0) -> int:
                     total = outbox.rebuild(session, backend, progress)
             else:
                 total = outbox.rebuild(session, backend, progress)
+        # PostgreSQL plans each search by the documents' statistics: describe the new ones.
+        refresh_planner_statistics(connection)
+        connection.commit()
+        if hasattr(backend, "refresh_vocabulary"):
+            with Session(bind=connection) as session:
+                backend.refresh_vocabulary(session)
+                session.commit()
     outbox.drain(wait=lock_wait)
     return total
