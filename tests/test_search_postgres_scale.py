@@ -125,3 +125,19 @@ def test_the_vocabulary_job_lists_new_titles_for_did_you_mean(app, client):
         assert job.run().endswith(" words")
         page = client.get("/search?q=powerlyne").get_data(as_text=True)
     assert 'href="/search?q=powerlin"' in page or 'href="/search?q=powerline"' in page, page
+
+
+def test_an_estimated_count_says_about_on_the_page(app, client):
+    from tests.factories import make_reply
+
+    with app.app_context():
+        for number in range(10):
+            thread = make_thread(title=f"Router question {number}", body="The router blinks.")
+            for _ in range(2):
+                make_reply(thread, body="Same router here.")
+    app.config["SEARCH_CANDIDATES"] = 1  # 1, 4, then 16 of the 30 posts: enough for five pages of one
+    page = client.get("/search?q=rooter").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=router">router</a>? (about ' in page, page
+    app.config["SEARCH_CANDIDATES"] = 1000
+    page = client.get("/search?q=router").get_data(as_text=True)
+    assert "10 results for" in page and "about" not in page.split("results for")[0][-40:]

@@ -66,6 +66,7 @@ class SearchPage:
     results: list[Result] = field(default_factory=list)
     suggestion: str | None = None
     suggestion_total: int = 0  # how many results the suggested query has
+    suggestion_exact: bool = True  # False: that number is estimated ("about")
     thread: Thread | None = None  # the thread searched in (thread:ID)
 
     @property
@@ -178,9 +179,13 @@ def _offer_correction(result: SearchPage, backend: object) -> None:
         return
     corrected = parse(suggestion)
     synonyms.expand(corrected)
-    total = backend.search(corrected, 1, 1).total  # type: ignore[attr-defined]
-    if total:
-        result.suggestion, result.suggestion_total = suggestion, total
+    hits = backend.search(corrected, 1, 1)  # type: ignore[attr-defined]
+    if hits.total:
+        result.suggestion, result.suggestion_total, result.suggestion_exact = (
+            suggestion,
+            hits.total,
+            hits.exact,
+        )
 
 
 def _outside_quotes(text: str) -> str:
