@@ -287,21 +287,23 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
     required = [_either(qs) for qs, clause in zip(queries, parsed.clauses, strict=True) if clause.required]
     condition = vector.op("@@")(_both([any_deciding, *required]))
     titled = and_(title_counts, doc.title_tsv.op("@@")(any_deciding))
-    # About this many documents match, taking the words as independent of each other.
     shares = [min(1.0, f / max(1, documents)) for f in frequencies]
-    share_none = 1.0
-    for share, d in zip(shares, deciding, strict=True):
-        share_none *= 1.0 - share if d else 1.0
+    requirements = [clause.required for clause in parsed.clauses]
+    return condition, score, titled, round(_matching_share(shares, deciding, requirements) * documents)
+
+
+def _matching_share(shares: list[float], deciding: list[bool], required: list[bool]) -> float:
+    """The share of documents with any deciding clause and every required one, taking the
+    clauses as independent of each other (each clause's share counted exactly)."""
+    none_deciding = 1.0
+    for share, is_deciding in zip(shares, deciding, strict=True):
+        none_deciding *= (1.0 - share) if is_deciding else 1.0
     # A required deciding clause already meets "any deciding clause".
-    required = [
-        (share, d)
-        for share, clause, d in zip(shares, parsed.clauses, deciding, strict=True)
-        if clause.required
-    ]
-    share = 1.0 if any(d for _share, d in required) else 1.0 - share_none
-    for required_share, _d in required:
-        share *= required_share
-    return condition, score, titled, round(share * documents)
+    met = any(d and r for d, r in zip(deciding, required, strict=True))
+    result = 1.0 if met else 1.0 - none_deciding
+    for share, is_required in zip(shares, required, strict=True):
+        result *= share if is_required else 1.0
+    return result
 
 
 def _either(tsqueries: list):  # noqa: ANN202 (a SQL expression)
