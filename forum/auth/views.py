@@ -12,6 +12,7 @@ from forum.auth import services
 from forum.auth.forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db, login_manager
 from forum.limits import rate_limited
@@ -146,7 +147,7 @@ def profile(username: str) -> ResponseReturnValue:
     threads = db.session.scalars(
         select(Thread)
         .options(joinedload(Thread.board))
-        .where(Thread.author_id == user.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        .where(Thread.author_id == user.id, thread_is_visible())
         .order_by(Thread.created_at.desc())
         .limit(10)
     ).all()
@@ -157,10 +158,8 @@ def profile(username: str) -> ResponseReturnValue:
         .where(
             Post.author_id == user.id,
             Post.position > 1,
-            Post.deleted_at.is_(None),
-            Post.hidden_at.is_(None),
-            Thread.deleted_at.is_(None),
-            Thread.hidden_at.is_(None),
+            post_is_visible(),
+            thread_is_visible(),
         )
         .order_by(Post.created_at.desc())
         .limit(10)

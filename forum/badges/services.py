@@ -24,6 +24,7 @@ from forum.badges import permissions
 from forum.badges.models import BadgeVerification, EmployeeBadge
 from forum.badges.permissions import can_manage_badges
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import post_is_visible
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, ServiceError, TooManyRequests
 from forum.extensions import db
@@ -431,8 +432,7 @@ def refresh_employee_reply(thread: Thread) -> None:
                     Post.thread_id == thread.id,
                     Post.position > 1,
                     Post.badge_id.is_not(None),
-                    Post.deleted_at.is_(None),
-                    Post.hidden_at.is_(None),
+                    post_is_visible(),
                 )
             )
         )

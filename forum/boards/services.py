@@ -24,6 +24,7 @@ from forum.badges.models import EmployeeBadge
 from forum.badges.permissions import can_wear_badge
 from forum.boards import permissions
 from forum.boards.models import BOARD_KINDS, Board, Post, PostSubmission, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.counters import add_to, lock_row
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
@@ -326,7 +327,7 @@ def refresh_thread_last_post(thread: Thread) -> None:
     db.session.flush()
     last = db.session.scalar(
         select(Post)
-        .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+        .where(Post.thread_id == thread.id, post_is_visible())
         .order_by(Post.position.desc())
         .limit(1)
     )
@@ -355,9 +356,7 @@ def _bring_thread_to_top(board: Board, thread: Thread) -> None:
     current = None
     if current_id is not None:
         current = db.session.execute(
-            select(Thread.last_post_at).where(
-                Thread.id == current_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)
-            )
+            select(Thread.last_post_at).where(Thread.id == current_id, thread_is_visible())
         ).first()
     if current is None or thread.deleted_at is not None or thread.hidden_at is not None:
         refresh_board_last_thread(board)
@@ -369,7 +368,7 @@ def refresh_board_last_thread(board: Board) -> None:
     db.session.flush()
     board.last_thread_id = db.session.scalar(
         select(Thread.id)
-        .where(Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        .where(Thread.board_id == board.id, thread_is_visible())
         .order_by(Thread.last_post_at.desc(), Thread.id.desc())
         .limit(1)
     )
@@ -474,7 +473,7 @@ def board_threads(board: Board, page: int, per_page: int, *, viewer: object = No
         db.session.scalars(
             select(Thread)
             .options(*list_statement_options(viewer))
-            .where(Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+            .where(Thread.board_id == board.id, thread_is_visible())
             .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
             .offset((page - 1) * per_page)
             .limit(per_page),

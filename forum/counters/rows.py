@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, select, true, update
+from sqlalchemy import ColumnElement, case, exists, false, func, select, true, update
 
 from forum.extensions import db
 
@@ -56,22 +56,17 @@ def counters() -> tuple[Counter, ...]:
     """Every denormalized counter of the forum and its recount (models imported late: no cycles)."""
     from forum.auth.models import User
     from forum.boards.models import Board, Post, Thread
+    from forum.boards.visibility import post_is_visible, thread_is_visible
     from forum.ideas.models import Idea, IdeaVote
     from forum.moderation.models import BoardModerator
     from forum.qa.models import HelpfulVote
     from forum.qa.services import SOLUTION_REPUTATION
     from forum.wiki.models import WikiPage, WikiRevision
 
-    def visible_post(post: Any = Post) -> ColumnElement[bool]:
-        return and_(post.deleted_at.is_(None), post.hidden_at.is_(None))
-
-    def visible_thread(thread: Any = Thread) -> ColumnElement[bool]:
-        return and_(thread.deleted_at.is_(None), thread.hidden_at.is_(None))
-
     def board_last_thread() -> ColumnElement[Any]:
         return (
             select(Thread.id)
-            .where(Thread.board_id == Board.id, visible_thread())
+            .where(Thread.board_id == Board.id, thread_is_visible())
             .order_by(Thread.last_post_at.desc(), Thread.id.desc())
             .limit(1)
             .scalar_subquery()
@@ -80,7 +75,7 @@ def counters() -> tuple[Counter, ...]:
     def thread_last_post() -> ColumnElement[Any]:
         return (
             select(Post.id)
-            .where(Post.thread_id == Thread.id, visible_post())
+            .where(Post.thread_id == Thread.id, post_is_visible())
             .order_by(Post.position.desc())
             .limit(1)
             .scalar_subquery()
@@ -88,7 +83,7 @@ def counters() -> tuple[Counter, ...]:
 
     def employee_reply() -> ColumnElement[int]:
         reply = exists().where(
-            Post.thread_id == Thread.id, Post.position > 1, Post.badge_id.is_not(None), visible_post()
+            Post.thread_id == Thread.id, Post.position > 1, Post.badge_id.is_not(None), post_is_visible()
         )
         return case((reply, 1), else_=0)
 
@@ -116,15 +111,17 @@ def counters() -> tuple[Counter, ...]:
 
     return (
         Counter(
-            Board, "thread_count", lambda: _count(Thread.board_id == Board.id, visible_thread(), from_=Thread)
+            Board,
+            "thread_count",
+            lambda: _count(Thread.board_id == Board.id, thread_is_visible(), from_=Thread),
         ),
         Counter(
             Board,
             "post_count",
             lambda: _count(
                 Thread.board_id == Board.id,
-                visible_thread(),
-                visible_post(),
+                thread_is_visible(),
+                post_is_visible(),
                 from_=Post.__table__.join(Thread.__table__, Post.thread_id == Thread.id),
             ),
         ),
@@ -133,7 +130,7 @@ def counters() -> tuple[Counter, ...]:
         Counter(
             Thread,
             "reply_count",
-            lambda: _count(Post.thread_id == Thread.id, Post.position > 1, visible_post(), from_=Post),
+            lambda: _count(Post.thread_id == Thread.id, Post.position > 1, post_is_visible(), from_=Post),
         ),
         Counter(Thread, "last_post_id", thread_last_post),
         Counter(Thread, "has_employee_reply", employee_reply),
@@ -142,7 +139,7 @@ def counters() -> tuple[Counter, ...]:
             "helpful_count",
             lambda: _count(HelpfulVote.post_id == Post.id, from_=HelpfulVote) + Post.helpful_carried,
         ),
-        Counter(User, "post_count", lambda: _count(Post.author_id == User.id, visible_post(), from_=Post)),
+        Counter(User, "post_count", lambda: _count(Post.author_id == User.id, post_is_visible(), from_=Post)),
         Counter(
             User,
             "thread_count",

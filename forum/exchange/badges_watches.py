@@ -15,6 +15,7 @@ from sqlalchemy import exists, select, update
 
 from forum.badges.models import EmployeeBadge
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import post_is_visible
 from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
@@ -102,7 +103,7 @@ def recompute_employee_replies(loader: Loader) -> None:
     """Thread.has_employee_reply: a visible reply posted with a badge (forum.badges.services' rule)."""
     badged = exists().where(
         Post.thread_id == Thread.id, Post.position > 1, Post.badge_id.is_not(None),
-        Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+        post_is_visible(),
     )  # fmt: skip
     loader.connection.execute(update(Thread).values(has_employee_reply=badged))
 

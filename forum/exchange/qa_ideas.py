@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
 from forum.exchange.importer import Checker, Links, Loader, Parsed
@@ -23,8 +24,6 @@ from forum.extensions import db
 from forum.ideas.models import IDEA_STATUSES, Idea, IdeaStatusChange, IdeaVote
 from forum.qa.models import HelpfulVote
 from forum.qa.services import SOLUTION_REPUTATION
-
-VISIBLE_THREAD = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
 
 
 def _count(record: dict[str, Any], name: str) -> int:
@@ -45,7 +44,7 @@ def _public_threads(statement: Any, thread_column: Any, full: bool) -> Any:
     """The public archive leaves out what belongs to deleted or hidden threads."""
     if full:
         return statement
-    return statement.join(Thread, Thread.id == thread_column).where(VISIBLE_THREAD)
+    return statement.join(Thread, Thread.id == thread_column).where(thread_is_visible())
 
 
 # -- helpful_vote (full only: who found what helpful) -----------------------------------------

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.exchange import (
     badges_watches,
     follow,
@@ -53,19 +54,17 @@ class RecordType:
 def recompute_counters(loader: Loader) -> None:
     """Board and user counters from a few GROUP BY queries (list pages never count rows)."""
     connection = loader.connection
-    visible_thread = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
-    visible_post = and_(Post.deleted_at.is_(None), Post.hidden_at.is_(None))
     _set_counts(
         connection,
         Board,
         "thread_count",
-        select(Thread.board_id, func.count()).where(visible_thread).group_by(Thread.board_id),
+        select(Thread.board_id, func.count()).where(thread_is_visible()).group_by(Thread.board_id),
     )
     _set_counts(connection, Board, "post_count", select(Thread.board_id, func.count()).join(Post, Post.thread_id == Thread.id)
-                .where(visible_thread, visible_post).group_by(Thread.board_id))  # fmt: skip
+                .where(thread_is_visible(), post_is_visible()).group_by(Thread.board_id))  # fmt: skip
     for board_id in connection.scalars(select(Board.id)).all():
         last = connection.scalar(
-            select(Thread.id).where(Thread.board_id == board_id, visible_thread)
+            select(Thread.id).where(Thread.board_id == board_id, thread_is_visible())
             .order_by(Thread.last_post_at.desc(), Thread.id.desc()).limit(1)
         )  # fmt: skip
         connection.execute(update(Board).where(Board.id == board_id).values(last_thread_id=last))
@@ -73,7 +72,7 @@ def recompute_counters(loader: Loader) -> None:
         connection,
         User,
         "post_count",
-        select(Post.author_id, func.count()).where(visible_post).group_by(Post.author_id),
+        select(Post.author_id, func.count()).where(post_is_visible()).group_by(Post.author_id),
     )
     _set_counts(connection, User, "thread_count", select(Thread.author_id, func.count()).where(Thread.deleted_at.is_(None))
                 .group_by(Thread.author_id))  # fmt: skip

@@ -21,10 +21,11 @@ from urllib.parse import quote, unquote
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from forum.auth.models import User
 from forum.boards.models import POSTS_PER_PAGE, THREADS_PER_PAGE, Board, Post, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.db import utcnow
 from forum.exchange.uploads import public_files
 from forum.extensions import db
@@ -34,7 +35,6 @@ from forum.uploads.storage import storage
 from forum.wiki.links import ANCHOR
 from forum.wiki.models import WikiPage, WikiRedirect, WikiRevision
 
-VISIBLE_THREAD = and_(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
 # An upload's address in a link or an image of a page: /uploads/<hash>.<ext> or .../thumbnail.
 UPLOAD_LINK = re.compile(r'(?:(?<=href=")|(?<=src="))' + UPLOAD_ADDRESS.pattern)
 
@@ -130,7 +130,7 @@ class _Writer:
 
 
 def count_visible_threads() -> int:
-    return db.session.scalar(select(db.func.count()).select_from(Thread).where(VISIBLE_THREAD)) or 0
+    return db.session.scalar(select(db.func.count()).select_from(Thread).where(thread_is_visible())) or 0
 
 
 def write_static_site(root: Path, progress: Callable[[int], Any] | None = None) -> int:
@@ -183,13 +183,15 @@ def _write_board(writer: _Writer, board: Board, names: dict[int, str]) -> list[A
     """The board's pages and every thread's pages; returns (id, title) rows for the title index."""
     statement = (
         select(Thread)
-        .where(Thread.board_id == board.id, VISIBLE_THREAD)
+        .where(Thread.board_id == board.id, thread_is_visible())
         .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
     )
     titles = []
     total = (
         db.session.scalar(
-            select(db.func.count()).select_from(Thread).where(Thread.board_id == board.id, VISIBLE_THREAD)
+            select(db.func.count())
+            .select_from(Thread)
+            .where(Thread.board_id == board.id, thread_is_visible())
         )
         or 0
     )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from forum.boards.models import Post, Thread
 from forum.boards.services import slugify
+from forum.boards.visibility import thread_is_visible
 from forum.exchange.exporter import EXPORT_BATCH, batched
 from forum.exchange.fields import RecordError, flag, ident, iso, obj, text, timestamp
 from forum.exchange.importer import Checker, Loader, Parsed
@@ -186,7 +187,7 @@ def _body(post: Any, full: bool) -> str:
 def export_threads(full: bool) -> Iterator[dict[str, Any]]:
     threads = select(Thread)
     if not full:
-        threads = threads.where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        threads = threads.where(thread_is_visible())
     batch: list[Thread] = []
     for thread in batched(threads, Thread.id):
         batch.append(thread)

@@ -17,11 +17,11 @@ from sqlalchemy import and_, exists, or_, select
 
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
 from forum.exchange.files import HASH, read_file
 from forum.exchange.importer import Checker, Links, Loader, Parsed
-from forum.exchange.qa_ideas import VISIBLE_THREAD
 from forum.extensions import db
 from forum.uploads.files import IMAGE_TYPES, PDF_TYPE, TEXT_TYPES
 from forum.uploads.models import AVATAR, FILE, IMAGE, Upload, UploadUse
@@ -36,12 +36,11 @@ FILE_FORMATS = {(content_type, extension) for extension, content_type in TEXT_TY
 }
 THUMBNAIL_EXTENSIONS = {"image/webp": "webp", "image/jpeg": "jpg"}  # forum.uploads.files._thumbnail
 
-VISIBLE_POST = and_(Post.deleted_at.is_(None), Post.hidden_at.is_(None))
 SHOWN_IN_POST = (
     select(UploadUse.id)
     .join(Post, Post.id == UploadUse.post_id)
     .join(Thread, Thread.id == Post.thread_id)
-    .where(VISIBLE_POST, VISIBLE_THREAD)
+    .where(post_is_visible(), thread_is_visible())
 )
 SHOWN_IN_PAGE = (
     select(UploadUse.id)

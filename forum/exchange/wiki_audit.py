@@ -10,6 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from forum.boards.models import Thread
+from forum.boards.visibility import thread_is_visible
 from forum.errors import Invalid
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
@@ -154,7 +155,7 @@ def _visible_threads(full: bool, page: WikiPage) -> set[int]:
         return set()
     statement = select(Thread.id).where(Thread.id == page.source_thread_id)
     if not full:
-        statement = statement.where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        statement = statement.where(thread_is_visible())
     return set(db.session.scalars(statement))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from forum.auth.models import User
 from forum.boards import permissions
 from forum.boards.models import POSTS_PER_PAGE, Board, Post, Thread
+from forum.boards.visibility import visible_threads
 from forum.db import utcnow
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -304,9 +305,8 @@ def latest_threads(page: int, *, viewer: Any) -> list[Thread]:
 
     return list(
         db.session.scalars(
-            select(Thread)
+            visible_threads()
             .options(joinedload(Thread.board), *list_statement_options(viewer))
-            .where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
             .order_by(Thread.last_post_at.desc(), Thread.id.desc())
             .offset((page - 1) * LATEST_PER_PAGE)
             .limit(LATEST_PER_PAGE + 1),

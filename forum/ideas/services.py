@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -74,8 +75,7 @@ def active_vote_count(user: Any) -> int:
             .where(
                 IdeaVote.user_id == user.id,
                 Board.kind == "ideas",
-                Thread.deleted_at.is_(None),
-                Thread.hidden_at.is_(None),
+                thread_is_visible(),
                 func.coalesce(Idea.status, "new").not_in(CLOSED_STATUSES),
             )
         )
@@ -221,8 +221,7 @@ def status_history(thread: Thread) -> list[IdeaStatusChange]:
 def _idea_conditions(board: Board, status: str) -> list[Any]:
     conditions: list[Any] = [
         Thread.board_id == board.id,
-        Thread.deleted_at.is_(None),
-        Thread.hidden_at.is_(None),
+        thread_is_visible(),
     ]
     if status:
         if status not in IDEA_STATUSES:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.db import utcnow
 from forum.extensions import db
 from forum.known.models import KnownIssue, ResponseFigure
@@ -81,8 +82,7 @@ def compute_figures(now: datetime | None = None) -> int:
         .outerjoin(KnownIssue, KnownIssue.thread_id == Thread.id)
         .where(
             Board.kind == "questions",
-            Thread.deleted_at.is_(None),
-            Thread.hidden_at.is_(None),
+            thread_is_visible(),
             Thread.merged_into_id.is_(None),
         )
         .execution_options(yield_per=2000)

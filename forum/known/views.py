@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from forum.badges.permissions import active_badge, is_employee
 from forum.boards import services as boards
 from forum.boards.models import THREADS_PER_PAGE, Board, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.errors import ServiceError, wants_json
 from forum.extensions import db, login_manager
 from forum.known import fields, permissions, register, response, services
@@ -227,7 +228,7 @@ def filtered_board(board: Board) -> ResponseReturnValue | None:
         return None
     from forum.web import page_number
 
-    conditions = [Thread.board_id == board.id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
+    conditions = [Thread.board_id == board.id, thread_is_visible()]
     conditions += fields.thread_filter_clause(pairs)
     total = db.session.scalar(select(func.count(Thread.id)).where(*conditions)) or 0
     page_count = max(1, -(-total // THREADS_PER_PAGE))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, literal, select, update
 
 from forum.boards.models import Post, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.db import utcnow
 from forum.exchange.exporter import batched
 from forum.exchange.fields import RecordError, ident, iso, text, timestamp
@@ -102,11 +103,7 @@ def load_origin(loader: Loader, p: Parsed) -> None:
 
 def _public_posts() -> Any:
     """Posts of threads that a public export writes."""
-    return (
-        select(Post.id)
-        .join(Thread, Thread.id == Post.thread_id)
-        .where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
-    )
+    return select(Post.id).join(Thread, Thread.id == Post.thread_id).where(thread_is_visible())
 
 
 def export_origins(full: bool) -> Iterator[dict[str, Any]]:
@@ -150,10 +147,9 @@ def load_thread_duplicate(loader: Loader, p: Parsed) -> None:
 def export_thread_duplicates(full: bool) -> Iterator[dict[str, Any]]:
     statement = select(Thread).where(Thread.duplicate_of_id.is_not(None))
     if not full:
-        public_threads = select(Thread.id).where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        public_threads = select(Thread.id).where(thread_is_visible())
         statement = statement.where(
-            Thread.deleted_at.is_(None),
-            Thread.hidden_at.is_(None),
+            thread_is_visible(),
             Thread.duplicate_of_id.in_(public_threads),
         )
     for thread in batched(statement, Thread.id):
@@ -200,7 +196,7 @@ def load_old_url(loader: Loader, p: Parsed) -> None:
 def export_old_urls(full: bool) -> Iterator[dict[str, Any]]:
     statement = select(OldUrl)
     if not full:
-        public_threads = select(Thread.id).where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+        public_threads = select(Thread.id).where(thread_is_visible())
         statement = statement.where(
             (OldUrl.target_type == "board")
             | ((OldUrl.target_type == "thread") & OldUrl.target_id.in_(public_threads))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible, visible_threads
 from forum.db import utcnow
 from forum.extensions import db
 from forum.notifications.mailer import absolute_url
@@ -37,11 +38,7 @@ class Entry:
 
 
 def _visible_threads():  # noqa: ANN202 (a Select)
-    return (
-        select(Thread)
-        .join(Board, Board.id == Thread.board_id)
-        .where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
-    )
+    return visible_threads().join(Board, Board.id == Thread.board_id)
 
 
 def _opening_posts(threads: list[Thread]) -> dict[int, Post]:
@@ -49,8 +46,7 @@ def _opening_posts(threads: list[Thread]) -> dict[int, Post]:
     if not ids:
         return {}
     posts = db.session.scalars(
-        select(Post).where(Post.thread_id.in_(ids), Post.position == 1, Post.deleted_at.is_(None),
-                           Post.hidden_at.is_(None))
+        select(Post).where(Post.thread_id.in_(ids), Post.position == 1, post_is_visible())
     )  # fmt: skip
     return {post.thread_id: post for post in posts}
 
@@ -112,12 +108,7 @@ def _visible_posts():  # noqa: ANN202 (a Select)
         select(Post)
         .join(Thread, Thread.id == Post.thread_id)
         .options(joinedload(Post.author), joinedload(Post.thread))
-        .where(
-            Post.deleted_at.is_(None),
-            Post.hidden_at.is_(None),
-            Thread.deleted_at.is_(None),
-            Thread.hidden_at.is_(None),
-        )  # fmt: skip
+        .where(post_is_visible(), thread_is_visible())
     )
 
 

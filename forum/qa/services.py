@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
 from forum.moderation import audit
@@ -149,8 +150,7 @@ def accepted_solutions(user: User, limit: int = 10) -> list[Thread]:
             .where(
                 Post.author_id == user.id,
                 Thread.author_id != user.id,
-                Thread.deleted_at.is_(None),
-                Thread.hidden_at.is_(None),
+                thread_is_visible(),
             )
             .order_by(Thread.last_post_at.desc(), Thread.id.desc())
             .limit(limit)
@@ -236,7 +236,7 @@ def post_deleted(actor: User, *, post: Post) -> None:
 def _filter_conditions(kind: str) -> list[Any]:
     if kind not in THREAD_FILTERS:
         raise Invalid(f"Unknown filter “{kind}”: use unsolved or unanswered.", "filter")
-    conditions: list[Any] = [Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
+    conditions: list[Any] = [thread_is_visible()]
     if kind == "unsolved":
         conditions.append(Thread.solution_post_id.is_(None))
     else:

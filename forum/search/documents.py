@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.wiki.models import WikiPage, WikiRevision
 
 _TAG = re.compile(r"<[^>]*>")
@@ -72,12 +73,7 @@ def _visible_posts():  # noqa: ANN202 (a Select)
         .join(Thread, Thread.id == Post.thread_id)
         .join(Board, Board.id == Thread.board_id)
         .join(User, User.id == Post.author_id)
-        .where(
-            Post.deleted_at.is_(None),
-            Post.hidden_at.is_(None),
-            Thread.deleted_at.is_(None),
-            Thread.hidden_at.is_(None),
-        )
+        .where(post_is_visible(), thread_is_visible())
     )
 
 

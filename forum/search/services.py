@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from forum.boards.models import Board, Post, Thread
+from forum.boards.visibility import post_is_visible, thread_is_visible
 from forum.db import refresh_planner_statistics
 from forum.extensions import db
 from forum.search import documents, engine, language, outbox, snippets, synonyms
@@ -131,9 +132,7 @@ def search(text: str, *, page: int = 1, choices: Choices | None = None) -> Searc
         outbox.drain(wait=0.0)  # catch up if no writer did; someone else draining is fine too
     if query.thread_id is not None:
         result.thread = db.session.scalar(
-            select(Thread).where(
-                Thread.id == query.thread_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)
-            )
+            select(Thread).where(Thread.id == query.thread_id, thread_is_visible())
         )
         if result.thread is None:
             query.notes.append(f"There is no thread {query.thread_id} to search in.")
@@ -215,15 +214,11 @@ def _load(hits: list[Hit], stems: frozenset[str]) -> list[Result]:
             for thread in db.session.scalars(
                 select(Thread)
                 .options(joinedload(Thread.board), joinedload(Thread.author), joinedload(Thread.last_poster))
-                .where(Thread.id.in_(thread_ids), Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+                .where(Thread.id.in_(thread_ids), thread_is_visible())
             ).unique()
         }
         visible_posts = set(
-            db.session.scalars(
-                select(Post.id).where(
-                    Post.id.in_(post_ids), Post.deleted_at.is_(None), Post.hidden_at.is_(None)
-                )
-            )
+            db.session.scalars(select(Post.id).where(Post.id.in_(post_ids), post_is_visible()))
         )
     pages: dict[int, WikiPage] = {}
     if page_ids:
@@ -311,8 +306,7 @@ def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Similar]:
             .options(joinedload(Thread.board))
             .where(
                 Thread.id.in_([hit.thread_id for hit in hits]),
-                Thread.deleted_at.is_(None),
-                Thread.hidden_at.is_(None),
+                thread_is_visible(),
             )
         )
     }
@@ -335,11 +329,7 @@ def _answers(post_ids: list[int]) -> dict[int, str]:
     """The opening of each accepted answer, as plain text cut at a word (one query)."""
     if not post_ids:
         return {}
-    rows = db.session.execute(
-        select(Post.id, Post.body_html).where(
-            Post.id.in_(post_ids), Post.deleted_at.is_(None), Post.hidden_at.is_(None)
-        )
-    )
+    rows = db.session.execute(select(Post.id, Post.body_html).where(Post.id.in_(post_ids), post_is_visible()))
     answers = {}
     for post_id, body_html in rows:
         text = " ".join(documents.plain_text(body_html).split())

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from forum.auth.models import User
 from forum.boards.models import Post, Thread
 from forum.boards.services import get_thread
+from forum.boards.visibility import post_is_visible
 from forum.db import MAX_ID
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -45,7 +46,7 @@ def promotion_draft(thread_id: int, post_id: int | None, *, actor: User) -> Prom
         db.session.scalars(
             select(Post)
             .options(joinedload(Post.author))
-            .where(Post.thread_id == thread.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+            .where(Post.thread_id == thread.id, post_is_visible())
             .order_by(Post.position)
             .limit(201)
         )
