@@ -1,5 +1,6 @@
 """The known-issue register: its list, its 30-day chart and its feed. Each is a fixed number
-of statements over the known issues and the last 30 days of affected rows, never every thread."""
+of statements over the known issues and the last 30 days of affected rows, never every thread;
+the list sorts on the 7-day counts stored on the issues (forum.known.services keeps them)."""
 
 from __future__ import annotations
 
@@ -73,32 +74,24 @@ class RegisterRow:
     last_7_days: int
 
 
-def register_rows(
-    filters: RegisterFilters, now: datetime | None = None, limit: int = REGISTER_LIMIT
-) -> list[RegisterRow]:
-    """Issues by members affected in the last 7 days, then all time, then newest: one statement."""
-    since = (now or utcnow()) - timedelta(days=7)
-    recent = (
-        select(func.count(AffectedMember.id))
-        .where(
-            AffectedMember.thread_id == KnownIssue.thread_id,
-            AffectedMember.created_on >= since.date(),  # the index's range; created_at decides
-            AffectedMember.created_at >= since,
-        )
-        .correlate(KnownIssue)
-        .scalar_subquery()
-        .label("recent")
-    )
+def register_rows(filters: RegisterFilters, limit: int = REGISTER_LIMIT) -> list[RegisterRow]:
+    """Issues by members affected in the last 7 days, then all time, then newest: one statement.
+
+    The 7-day count is the one stored on each issue (KnownIssue.recent_affected), moved by
+    "affected too" at once and recounted hourly, so a report older than 7 days still counts
+    until the next recount; counting per request cost every issue a subquery (issue #17).
+    """
     rows = db.session.execute(
-        select(KnownIssue, Thread, recent)
+        select(KnownIssue, Thread)
         .join(Thread, Thread.id == KnownIssue.thread_id)
         .options(joinedload(Thread.board))
         .where(*_issue_conditions(filters))
-        # by the label: the count is worked out once per issue, not again for the sort
-        .order_by(recent.desc(), Thread.affected_count.desc(), KnownIssue.marked_at.desc())
+        .order_by(
+            KnownIssue.recent_affected.desc(), Thread.affected_count.desc(), KnownIssue.marked_at.desc()
+        )
         .limit(limit)
     )
-    return [RegisterRow(issue, thread, count) for issue, thread, count in rows.all()]
+    return [RegisterRow(issue, thread, issue.recent_affected) for issue, thread in rows.all()]
 
 
 @dataclass
