@@ -276,6 +276,31 @@ def test_register_filters_by_field_value(app, client):
     assert "Hub 4 problem" in html and "Hub 3 problem" not in html
 
 
+def test_register_filter_by_a_key_two_boards_define_matches_either_board(app, client):
+    """Without a board chosen, ?model= names each board's "model" field; a question, which has
+    one board's fields only, matches if it has the value in its own (it matched nothing)."""
+    from forum.known import fields
+
+    broadband, mobile = make_question_board("Broadband"), make_question_board("Mobile")
+    admin, moderator = make_admin(), make_moderator()
+    on_broadband = define(broadband, admin, "Model", choices="Hub 3\nHub 4", key="model")
+    on_mobile = define(mobile, admin, "Model", choices="Hub 4\nPhone 2", key="model")
+    for board, field, title, model in (
+        (broadband, on_broadband, "Hub 4 drops Wi-Fi", "Hub 4"),
+        (mobile, on_mobile, "Hub 4 as a hotspot", "Hub 4"),
+        (broadband, on_broadband, "Hub 3 reboots", "Hub 3"),
+    ):
+        thread = make_thread(board, make_member(), title=title)
+        fields.save_values(thread, {field.id: model}, actor=admin, record=False)
+        set_status(thread, "reported", moderator)
+        say_affected(thread, make_member())
+    html = client.get("/known-issues?model=hub-4").get_data(as_text=True)
+    assert "Hub 4 drops Wi-Fi" in html and "Hub 4 as a hotspot" in html and "Hub 3 reboots" not in html
+    assert "2 reports in 30 days" in html
+    one_board = client.get(f"/known-issues?board={mobile.slug}&model=hub-4").get_data(as_text=True)
+    assert "Hub 4 as a hotspot" in one_board and "Hub 4 drops Wi-Fi" not in one_board
+
+
 def test_register_and_response_cost_a_constant_number_of_statements(app, client, count_queries):
     board = make_question_board()
     moderator = make_moderator()
