@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.boards.models import Board, Thread
@@ -56,14 +56,19 @@ def parse_filters(args: dict[str, str], boards: list[Board], fields: list[Proble
 
 
 def _issue_conditions(filters: RegisterFilters) -> list:
-    conditions = [Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
+    """The register's issues, each condition on known_issues: the thread's as one EXISTS and
+    problem values matched on KnownIssue.thread_id. So SQLite, which keeps no statistics to
+    tell, starts from the few hundred issues rather than from every thread or a board's
+    threads (at size L, ?board=: 2.8 ms as a join; the chart of ?status=all: 7 ms)."""
+    on_thread = [Thread.id == KnownIssue.thread_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
     if filters.board is not None:
-        conditions.append(Thread.board_id == filters.board.id)
+        on_thread.append(Thread.board_id == filters.board.id)
+    conditions = [exists().where(*on_thread).correlate_except(Thread)]  # also where Thread is joined
     if filters.status == "open":
         conditions.append(KnownIssue.status != "fixed")
     elif filters.status != "all":
         conditions.append(KnownIssue.status == filters.status)
-    conditions.extend(thread_filter_clause(filters.values))
+    conditions.extend(thread_filter_clause(filters.values, KnownIssue.thread_id))
     return conditions
 
 
@@ -102,21 +107,17 @@ class ChartDay:
 
 def chart_days(filters: RegisterFilters, now: datetime | None = None) -> list[ChartDay]:
     """New "affected" reports per UTC day for the last 30 days (today included), on the
-    register's issues: one grouped statement on (created_on, thread_id)."""
+    register's issues: one grouped statement."""
     today = (now or utcnow()).date()
     first = today - timedelta(days=CHART_DAYS - 1)
+    listed = select(KnownIssue.thread_id).where(*_issue_conditions(filters))
     # From each listed issue to its recent reports (ix_affected_members_recent), rather than
-    # from 30 days of every thread's reports to the issues.
+    # from 30 days of every thread's reports to the issues: as a join, SQLite chose the latter
+    # (5 ms at size L, against 2.7 ms). count(*), as count(id) tests each row for NULL.
     counts = dict(
         db.session.execute(
-            select(AffectedMember.created_on, func.count(AffectedMember.id))
-            .select_from(KnownIssue)
-            .join(Thread, Thread.id == KnownIssue.thread_id)
-            .join(
-                AffectedMember,
-                and_(AffectedMember.thread_id == KnownIssue.thread_id, AffectedMember.created_on >= first),
-            )
-            .where(*_issue_conditions(filters))
+            select(AffectedMember.created_on, func.count())
+            .where(AffectedMember.created_on >= first, AffectedMember.thread_id.in_(listed))
             .group_by(AffectedMember.created_on)
         ).all()
     )
