@@ -327,6 +327,52 @@ def test_register_and_response_cost_a_constant_number_of_statements(app, client,
     assert small[0] <= 5 and small[1] <= 4
 
 
+def test_register_statements_do_not_grow_with_issues_boards_or_reports(app, client, count_queries):
+    """Every view of the register, filtered or not, on one issue and then on twelve issues in
+    three boards with reports of this week and of last month: the same statements."""
+    from forum.known import fields
+
+    admin, moderator = make_admin(), make_moderator()
+    boards = [make_question_board(name) for name in ("Broadband", "Mobile", "TV")]
+    models = {b.id: define(b, admin, "Model", choices="Hub 3\nHub 4", key="model") for b in boards}
+    urls = (
+        "/known-issues",
+        "/known-issues?all=1",
+        "/known-issues?status=all",
+        "/known-issues?model=hub-4",
+        f"/known-issues?board={boards[1].slug}&model=hub-4",
+        "/known-issues.json",
+        "/known-issues.csv",
+    )
+
+    def add_issue(board, n: int) -> None:
+        thread = make_thread(board, make_member(), title=f"Problem {n}")
+        fields.save_values(
+            thread, {models[board.id].id: ("Hub 4", "Hub 3")[n % 2]}, actor=admin, record=False
+        )
+        set_status(thread, ("reported", "acknowledged", "fixed")[n % 3], moderator)
+        members = [make_member() for _ in range(n % 4 + 1)]
+        say_affected(thread, *members)
+        _backdate(thread, members[0], days=20)
+
+    def measure() -> list[int]:
+        counts = []
+        for url in urls:
+            with count_queries() as counter:
+                assert client.get(url).status_code == 200, url
+            counts.append(counter.count)
+        return counts
+
+    add_issue(boards[0], 0)
+    one = measure()
+    for n in range(1, 12):
+        add_issue(boards[n % 3], n)
+    services.recount_recent_affected()
+    db.session.commit()
+    assert measure() == one
+    assert max(one) <= 5
+
+
 # -- the company's response ---------------------------------------------------------------------
 
 
