@@ -6,7 +6,8 @@
 Imports the size's corpus into bench/data/<size>-known/ (no search index: these pages do not
 search), then adds what the corpus lacks: a "Model" field on every question board with values
 on a fifth of the questions, 300 known issues in every status, and about 30,000 "affected
-too" rows over the last 60 days. Then it runs the hourly figures job once (timed) and
+too" rows over the last 60 days. Then it runs the hourly job's work once (timed: the response
+figures and the register's 7-day counts) and
 requests each page in process, reporting per page the SQL statements of one request and the
 CPU time per request (median of --runs runs of --requests requests each), with the load
 average, into bench/results/known-<size>-<time>.json.
@@ -180,12 +181,14 @@ def main() -> None:
     from forum import create_app
     from forum.extensions import db
     from forum.known.response import compute_figures
+    from forum.known.services import recount_recent_affected
 
     app = create_app({"RATELIMIT_ENABLED": False, "JOBS_MODE": "worker"})
     with app.app_context():
         seed(app)
         started, cpu = time.perf_counter(), time.process_time()
-        cells = compute_figures()
+        cells = compute_figures()  # the hourly job's work (forum.known.jobs)
+        recount_recent_affected()  # seed() inserts its reports past the services
         db.session.commit()
         job = {
             "cells": cells,

@@ -3,13 +3,16 @@ the known-issue timeline with its notifications."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select, update
+
+from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
 from forum.known import services
-from forum.known.models import AffectedMember, KnownIssueChange
+from forum.known.models import AffectedMember, KnownIssue, KnownIssueChange
 from forum.moderation import services as moderation
 from forum.notifications.models import Notification, Watch
 from forum.qa import services as qa
@@ -23,6 +26,10 @@ def _rows(thread_id: int) -> int:
     return db.session.scalar(
         select(func.count(AffectedMember.id)).where(AffectedMember.thread_id == thread_id)
     )
+
+
+def _recent(thread) -> int:
+    return db.session.scalar(select(KnownIssue.recent_affected).where(KnownIssue.thread_id == thread.id))
 
 
 def _kinds(user) -> list[str]:
@@ -143,6 +150,38 @@ def test_merge_and_duplicate_move_affected_members_once(app, how):
         db.session.scalar(select(Watch.level).where(Watch.user_id == cat.id, Watch.target_id == original.id))
         == "affected"
     )
+
+
+@pytest.mark.parametrize("how", ["merge", "duplicate"])
+def test_merge_and_duplicate_recount_the_known_issues_7_day_counts(app, how):
+    board = make_question_board()
+    moderator = make_moderator()
+    ann, bob, cat, dan = (make_member() for _ in range(4))
+    copy_asker = make_member()
+    original = make_thread(board, make_member(), title="Hub drops Wi-Fi every night")
+    copy = make_thread(board, copy_asker, title="Wi-Fi drops at night on hub")
+    for thread in (original, copy):
+        set_status(thread, "reported", moderator)
+    say_affected(original, ann, bob)
+    say_affected(copy, bob, cat, dan)
+    # dan's report on the copy is ten days old: out of the 7-day count since the last recount
+    ten_days_ago = utcnow() - timedelta(days=10)
+    db.session.execute(
+        update(AffectedMember)
+        .where(AffectedMember.thread_id == copy.id, AffectedMember.user_id == dan.id)
+        .values(created_at=ten_days_ago, created_on=ten_days_ago.date())
+    )
+    services.recount_recent_affected()
+    db.session.commit()
+    assert (_recent(original), _recent(copy)) == (2, 2)
+    if how == "merge":
+        moderation.merge_threads(copy, original, actor=moderator)
+    else:
+        moderation.close_as_duplicate(copy, original, actor=moderator)
+    db.session.commit()
+    # ann, bob (once), cat and the copy's asker (asked today); dan moved, still ten days old
+    assert _recent(original) == 4 and _recent(copy) == 0
+    assert _rows(original.id) == 5
 
 
 def test_status_timeline_refuses_jumps_back_with_a_message_on_the_field(app):

@@ -30,6 +30,7 @@ from forum.known.models import (
     ProblemValue,
     ProblemValueChange,
 )
+from forum.known.services import recount_statement
 
 
 def _one_of(record: dict[str, Any], name: str, allowed: Any, *, required: bool = True) -> str | None:
@@ -274,7 +275,9 @@ def export_affected_members(full: bool) -> Iterator[dict[str, Any]]:
 
 def recompute_affected_counts(loader: Loader) -> None:
     """A file with affected_member records (a full backup) gets the counts from them; one
-    without (a public archive) keeps the `affected_count` its thread records carry."""
+    without (a public archive) keeps the `affected_count` its thread records carry. The
+    register's 7-day counts are not in any file: they are counted from the loaded reports."""
+    loader.connection.execute(recount_statement())
     if loader.checker.counts.get("affected_member"):
         counted = (
             select(func.count(AffectedMember.id))

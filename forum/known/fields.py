@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -256,15 +257,24 @@ def filters_from_args(fields: list[ProblemField], args: Mapping[str, str]) -> li
     return [(by_key[key], value_key(args[key])) for key in args if key in by_key and args[key].strip()]
 
 
-def thread_filter_clause(pairs: list[tuple[ProblemField, str]]):  # noqa: ANN201 (a SQL clause list)
-    """Threads having every given value: one EXISTS per pair, on the (field, value_key) index."""
+def thread_filter_clause(pairs: list[tuple[ProblemField, str]], thread_id: Any = Thread.id):  # noqa: ANN201
+    """Threads having every given value: one EXISTS per key, on the (field, value_key) index.
+
+    Without a board chosen, a key several boards define ("model") names each board's field:
+    a thread has the value in any of them, as a thread has one board's fields only (one
+    EXISTS per field asked for all of them, and found nothing). `thread_id` is the column
+    to match, Thread.id or another table's thread id (a SQL clause list).
+    """
+    fields_by_key: dict[tuple[str, str], list[int]] = {}
+    for field, key in pairs:
+        fields_by_key.setdefault((field.key, key), []).append(field.id)
     return [
         select(ProblemValue.id)
         .where(
-            ProblemValue.thread_id == Thread.id,
-            ProblemValue.field_id == field.id,
+            ProblemValue.thread_id == thread_id,
+            ProblemValue.field_id.in_(ids) if len(ids) > 1 else ProblemValue.field_id == ids[0],
             ProblemValue.value_key == key,
         )
         .exists()
-        for field, key in pairs
+        for (_, key), ids in fields_by_key.items()
     ]

@@ -115,7 +115,11 @@ class KnownIssue(db.Model):
     """A question marked as a known issue; its status and the times the figures need."""
 
     __tablename__ = "known_issues"
-    __table_args__ = (Index("ix_known_issues_status", "status", "marked_at"),)
+    __table_args__ = (
+        Index("ix_known_issues_status", "status", "marked_at"),
+        # The register's order (forum.known.register.register_rows)
+        Index("ix_known_issues_recent_affected", "recent_affected", "marked_at"),
+    )
 
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default="reported")
@@ -123,6 +127,12 @@ class KnownIssue(db.Model):
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]  # the first acknowledgement (or later status)
     fixed_at: Mapped[datetime | None]  # the latest fix; cleared when it recurs
+    # Members affected since `recent_since`, stored so the register sorts on a column rather
+    # than counting every issue's reports per request. The hourly recount
+    # (services.recount_recent_affected) sets `recent_since` to 7 days ago; "affected too"
+    # and its withdrawal move the count in between, so a report ages out only at a recount.
+    recent_affected: Mapped[int] = mapped_column(default=0, server_default="0")
+    recent_since: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def status_label(self) -> str:

@@ -7,8 +7,9 @@ Services take the actor and never commit. Counters move by SQL increments
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, delete, func, select, update
 
 from forum.auth.models import User
 from forum.badges.models import EmployeeBadge
@@ -38,6 +39,7 @@ NEXT_STATUSES = {
     "recurred": ("acknowledged", "workaround", "fixed"),
 }
 AFFECTED_LEVEL = "affected"
+RECENT_DAYS = 7  # the register orders issues by members affected in the last 7 days
 
 
 # -- affected too -----------------------------------------------------------------------------
@@ -83,15 +85,18 @@ def set_affected(thread: Thread, *, actor: User, affected: bool | None = None) -
         )
         db.session.flush()  # a second row for the same member fails here (IntegrityError)
         _bump(thread, +1)
+        _move_recent(thread, now, +1)
         _follow_quietly(actor.id, thread.id)
     else:
-        deleted = db.session.execute(
-            delete(AffectedMember).where(
-                AffectedMember.thread_id == thread.id, AffectedMember.user_id == actor.id
-            )
-        ).rowcount
+        deleted = db.session.scalars(
+            delete(AffectedMember)
+            .where(AffectedMember.thread_id == thread.id, AffectedMember.user_id == actor.id)
+            .returning(AffectedMember.created_at)
+        ).all()
         if deleted:
-            _bump(thread, -deleted)
+            _bump(thread, -len(deleted))
+        for created_at in deleted:
+            _move_recent(thread, created_at, -1)
         db.session.execute(
             delete(Watch).where(
                 Watch.user_id == actor.id,
@@ -108,6 +113,20 @@ def _bump(thread: Thread, by: int) -> None:
         update(Thread).where(Thread.id == thread.id).values(affected_count=Thread.affected_count + by)
     )
     db.session.refresh(thread, ["affected_count"])
+
+
+def _move_recent(thread: Thread, created_at: datetime, by: int) -> None:
+    """Move a known issue's stored 7-day count for a report made at `created_at`, if the
+    count includes that time (a report older than the last recount was never counted)."""
+    db.session.execute(
+        update(KnownIssue)
+        .where(
+            KnownIssue.thread_id == thread.id,
+            KnownIssue.recent_since <= created_at,
+            KnownIssue.recent_affected + by >= 0,
+        )
+        .values(recent_affected=KnownIssue.recent_affected + by)
+    )
 
 
 def _follow_quietly(user_id: int, thread_id: int) -> None:
@@ -160,6 +179,7 @@ def move_affected(source: Thread, target: Thread) -> int:
             )
         )
         db.session.refresh(thread, ["affected_count"])
+    recount_recent_affected([source.id, target.id])
     return moved
 
 
@@ -237,7 +257,11 @@ def set_known_status(
     now = now or utcnow()
     old = issue.status if issue else None
     if issue is None:
-        issue = KnownIssue(thread_id=thread.id, status=status, marked_at=now, status_changed_at=now)
+        since = now - timedelta(days=RECENT_DAYS)  # members affected before it was marked count
+        issue = KnownIssue(
+            thread_id=thread.id, status=status, marked_at=now, status_changed_at=now,
+            recent_affected=_reports_since(thread.id, since), recent_since=since,
+        )  # fmt: skip
         db.session.add(issue)
     issue.status = status
     issue.status_changed_at = now
@@ -318,19 +342,36 @@ def on_solution_marked(sender: User, *, thread: Thread, post: object = None, **_
         notify_many(users, "known_solved", actor=sender, thread=thread, post=post)
 
 
-# -- figures the register shows ---------------------------------------------------------------
+# -- the register's 7-day counts ---------------------------------------------------------------
 
 
-def affected_since(thread_ids: list[int], since: datetime) -> dict[int, int]:
-    if not thread_ids:
-        return {}
-    rows = db.session.execute(
-        select(AffectedMember.thread_id, func.count(AffectedMember.id))
-        .where(AffectedMember.thread_id.in_(thread_ids), AffectedMember.created_at >= since)
-        .group_by(AffectedMember.thread_id)
+def _reports_since(thread_id: Any, since: datetime) -> Any:
+    """The number of "affected" reports on a thread since `since`, as a scalar subquery
+    (`thread_id` is an id, or KnownIssue.thread_id to count for every issue updated)."""
+    return (
+        select(func.count(AffectedMember.id))
+        .where(
+            AffectedMember.thread_id == thread_id,
+            AffectedMember.created_on >= since.date(),  # ix_affected_members_recent's range
+            AffectedMember.created_at >= since,
+        )
+        .scalar_subquery()
     )
-    return dict(rows.all())
 
 
-def week_ago(now: datetime | None = None) -> datetime:
-    return (now or utcnow()) - timedelta(days=7)
+def recount_statement(thread_ids: list[int] | None = None, now: datetime | None = None) -> Update:
+    """Set each known issue's stored count to its reports of the last 7 days (all issues, or
+    those of `thread_ids`); the exchange importer runs it on its own connection."""
+    since = (now or utcnow()) - timedelta(days=RECENT_DAYS)
+    statement = update(KnownIssue).values(
+        recent_affected=_reports_since(KnownIssue.thread_id, since), recent_since=since
+    )
+    if thread_ids is not None:
+        statement = statement.where(KnownIssue.thread_id.in_(thread_ids))
+    return statement
+
+
+def recount_recent_affected(thread_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Recount the register's 7-day counts: hourly (reports older than 7 days drop out only
+    here) and after a merge moves reports. Returns how many issues were counted."""
+    return db.session.execute(recount_statement(thread_ids, now)).rowcount
