@@ -11,6 +11,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.boards.models import Board, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.db import utcnow
 from forum.errors import Invalid
 from forum.extensions import db
@@ -60,7 +61,7 @@ def _issue_conditions(filters: RegisterFilters) -> list:
     problem values matched on KnownIssue.thread_id. So SQLite, which keeps no statistics to
     tell, starts from the few hundred issues rather than from every thread or a board's
     threads (at size L, ?board=: 2.8 ms as a join; the chart of ?status=all: 7 ms)."""
-    on_thread = [Thread.id == KnownIssue.thread_id, Thread.deleted_at.is_(None), Thread.hidden_at.is_(None)]
+    on_thread = [Thread.id == KnownIssue.thread_id, thread_is_visible()]
     if filters.board is not None:
         on_thread.append(Thread.board_id == filters.board.id)
     conditions = [exists().where(*on_thread).correlate_except(Thread)]  # also where Thread is joined
@@ -167,7 +168,7 @@ def recent_changes(limit: int = 30) -> list[tuple[KnownIssueChange, Thread]]:
         db.session.execute(
             select(KnownIssueChange, Thread)
             .join(Thread, Thread.id == KnownIssueChange.thread_id)
-            .where(Thread.deleted_at.is_(None), Thread.hidden_at.is_(None))
+            .where(thread_is_visible())
             .order_by(KnownIssueChange.created_at.desc(), KnownIssueChange.id.desc())
             .limit(limit)
         ).all()
@@ -186,8 +187,7 @@ def still_waiting(now: datetime | None = None, days: int = 30) -> list[tuple[Kno
                 KnownIssue.acknowledged_at.is_(None),
                 KnownIssue.status.in_(("reported", "recurred")),
                 KnownIssue.marked_at < before,
-                Thread.deleted_at.is_(None),
-                Thread.hidden_at.is_(None),
+                thread_is_visible(),
             )
             .order_by(KnownIssue.marked_at)
             .limit(REGISTER_LIMIT)
