@@ -90,8 +90,11 @@ def test_robots_and_a_paginated_sitemap(client, app, monkeypatch):
     threads = [make_thread(board, title=f"Thread number {n}") for n in range(3)]
     gone = make_thread(board, title="Deleted thread")
     gone.deleted_at = gone.created_at
+    hidden = make_thread(board, title="Hidden by a moderator")
+    hidden.hidden_at = hidden.created_at
     db.session.commit()
     recount_counters()
+    assert client.get(hidden.url).status_code == 404  # visitors cannot read it, so search engines are not told of it
     base = app.config["BASE_URL"].rstrip("/")
     robots = client.get("/robots.txt").get_data(as_text=True)
     assert f"Sitemap: {base}/sitemap.xml" in robots and "Disallow: /mod/" in robots
@@ -106,7 +109,7 @@ def test_robots_and_a_paginated_sitemap(client, app, monkeypatch):
         "/sitemap-threads-2.xml"
     ).get_data(as_text=True)
     assert all(f"{base}{thread.url}</loc>" in listed for thread in threads)
-    assert gone.url not in listed
+    assert gone.url not in listed and hidden.url not in listed
     assert f"{base}/b/broadband</loc>" in client.get("/sitemap-pages.xml").get_data(as_text=True)
     assert client.get("/sitemap-threads-3.xml").status_code == 404
     assert client.get("/sitemap-threads-0.xml").status_code == 404

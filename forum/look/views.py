@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from forum.auth.models import User
 from forum.boards.models import Board, Thread
+from forum.boards.visibility import thread_is_visible
 from forum.extensions import db
 from forum.look.avatars import avatar_svg
 from forum.wiki.models import WikiPage
@@ -59,7 +60,7 @@ def sitemap_index() -> ResponseReturnValue:
     thread_count = db.session.scalar(
         select(func.count())
         .select_from(Thread)
-        .where(Thread.deleted_at.is_(None), Thread.merged_into_id.is_(None))
+        .where(thread_is_visible(), Thread.merged_into_id.is_(None))
     )
     pages = max(1, math.ceil((thread_count or 0) / SITEMAP_PAGE_SIZE))
     return _xml(render_template("look/sitemap_index.xml", base=public_base_url(), thread_pages=pages))
@@ -85,7 +86,7 @@ def sitemap_pages() -> ResponseReturnValue:
 def sitemap_threads(page: int) -> ResponseReturnValue:
     rows = db.session.execute(
         select(Thread.id, Thread.slug, Thread.last_post_at)
-        .where(Thread.deleted_at.is_(None), Thread.merged_into_id.is_(None))
+        .where(thread_is_visible(), Thread.merged_into_id.is_(None))
         .order_by(Thread.id)
         .offset((page - 1) * SITEMAP_PAGE_SIZE if page > 0 else 0)
         .limit(SITEMAP_PAGE_SIZE)
