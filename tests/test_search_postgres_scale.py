@@ -141,3 +141,29 @@ def test_an_estimated_count_says_about_on_the_page(app, client):
     app.config["SEARCH_CANDIDATES"] = 1000
     page = client.get("/search?q=router").get_data(as_text=True)
     assert "10 results for" in page and "about" not in page.split("results for")[0][-40:]
+
+
+def test_a_phrase_reads_its_words_first_and_keeps_only_the_phrase(app):
+    """Newer posts with the phrase's words apart are read as candidates (GIN answers "every
+    word" without reading each row again) and dropped by the phrase test; excluded words
+    are part of the same test."""
+    with app.app_context():
+        _forum_of_router_threads()
+        newer = START + timedelta(days=90)
+        postgres_backend.index_documents([
+            Document(
+                key=f"p{5000 + n}", kind="post", group=f"t{500 + n}", object_id=5000 + n, thread_id=500 + n,
+                title="Lamp question", body="The light on my desk is next to the router.", author="cy",
+                board="broadband", created=newer + timedelta(hours=n), opening=True,
+            )
+            for n in range(40)
+        ])  # fmt: skip
+        everything = _search(app, '"router light"', candidates=100_000)
+        bounded = _search(app, '"router light"')
+        apart = _search(app, "router light -blinks", candidates=5)
+    assert everything.exact and everything.total == 60
+    assert {hit.thread_id for hit in bounded.hits} <= set(range(100, 160)) and len(bounded.hits) == 5
+    assert 0.75 * 60 <= bounded.total <= 1.25 * 60, bounded.total
+    # Every newest post with both words but without "blinks": the 40 lamp threads.
+    assert {hit.thread_id for hit in apart.hits} <= set(range(500, 540)) and len(apart.hits) == 5
+    assert 30 <= apart.total <= 52, apart.total

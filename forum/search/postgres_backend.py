@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from datetime import time as dtime
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
@@ -194,9 +195,12 @@ def _kept() -> dict[str, tuple[float, int]]:
     return current_app.extensions.setdefault("search_frequencies", {})
 
 
-def _term_tsquery(term: Term):  # noqa: ANN202 (a SQL expression)
+def _term_tsquery(term: Term, *, loose: bool = False):  # noqa: ANN202 (a SQL expression)
+    """The term as a tsquery; a phrase, when loose, as its words anywhere in the text."""
     text_ = " ".join(language.normalise(term.text).split())
-    return func.phraseto_tsquery(CONFIG, text_) if term.phrase else func.plainto_tsquery(CONFIG, text_)
+    if term.phrase and not loose:
+        return func.phraseto_tsquery(CONFIG, text_)
+    return func.plainto_tsquery(CONFIG, text_)
 
 
 def _frequencies(session: Session, wanted: list[tuple[str, object]]) -> list[int]:
@@ -229,29 +233,54 @@ def _frequencies(session: Session, wanted: list[tuple[str, object]]) -> list[int
     return [found[key] for key, _condition in wanted]
 
 
-def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
-    """(match condition, score expression, title condition, most documents matching) by the
-    rules of forum.search.scoring; the title condition: an opening post or wiki page whose
-    title has a deciding word."""
+class Scored(NamedTuple):
+    """What a query with words asks of the documents, built by _scored."""
+
+    condition: object  # every rule: deciding and required words, phrases, excluded words
+    loose: object | None  # the same with each phrase's words anywhere (None: no phrase)
+    score: object
+    titled: object  # an opening post or wiki page whose title has a deciding word
+    matching: int  # documents meeting the condition (estimated from each word's own count)
+    loose_matching: int  # ... meeting the loose one
+
+
+def _scored(session: Session, parsed: ParsedQuery) -> Scored:
+    """The query's conditions and score by the rules of forum.search.scoring.
+
+    Excluded words are part of the one tsquery (a row's vector is unpacked once, not once per
+    word). A phrase is tested on its words first: GIN answers "every word" exactly, but a
+    phrase only after reading each matching row's vector again (a recheck), so the newest
+    candidates are read with the loose condition and the phrase tested on those only."""
     doc = SearchDocument
     vector = doc.title_tsv if parsed.in_title else doc.tsv
     terms = [(clause, term, _term_tsquery(term)) for clause in parsed.clauses for term in clause]
-    counts = _frequencies(
-        session,
-        [("", literal(True))]
-        + [
-            (f"{int(parsed.in_title)}{int(term.phrase)}:{term.text.lower()}", vector.op("@@")(tsquery))
-            for _clause, term, tsquery in terms
-        ],
-    )
+    phrases = [term for clause in parsed.clauses for term in clause if term.phrase]
+    # In titles only, an excluded word is still tested on the whole post (its own condition).
+    excluded = [] if parsed.in_title else parsed.excluded
+
+    def key(term: Term, *, phrase: bool) -> str:
+        return f"{int(parsed.in_title)}{int(phrase)}:{term.text.lower()}"
+
+    wanted = [("", literal(True))]
+    wanted += [(key(term, phrase=term.phrase), vector.op("@@")(tsquery)) for _clause, term, tsquery in terms]
+    wanted += [
+        (key(term, phrase=False), vector.op("@@")(_term_tsquery(term, loose=True))) for term in phrases
+    ]
+    wanted += [(key(term, phrase=term.phrase), doc.tsv.op("@@")(_term_tsquery(term))) for term in excluded]
+    counts = _frequencies(session, wanted)
     documents, counts = counts[0], counts[1:]
+    term_counts = counts[: len(terms)]
+    loose_counts = dict(
+        zip([key(term, phrase=False) for term in phrases], counts[len(terms) :], strict=True)
+    )
+    excluded_counts = counts[len(terms) + len(phrases) :]
     title_counts = or_(doc.opening.is_(True), doc.kind == "wiki")
-    clause_scores, clause_matches, weights, deciding, frequencies = [], [], [], [], []
+    clause_scores, clause_matches, weights, deciding, frequencies, loose_frequencies = [], [], [], [], [], []
     at = 0
     for clause in parsed.clauses:
         term_scores, term_matches, idf, frequency = [], [], 0.0, 0
         for _clause, term, tsquery in terms[at : at + len(clause)]:
-            count = counts[at]
+            count = term_counts[at]
             at += 1
             term_idf = scoring.idf(documents, count)
             if term.weight == 1.0:
@@ -266,7 +295,13 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
         clause_matches.append(or_(*term_matches))
         weights.append(idf)
         deciding.append(scoring.is_deciding(documents, frequency))
-        frequencies.append(sum(counts[at - len(clause) : at]))
+        frequencies.append(sum(term_counts[at - len(clause) : at]))
+        loose_frequencies.append(
+            sum(
+                loose_counts.get(key(term, phrase=False), count)
+                for term, count in zip(clause, term_counts[at - len(clause) : at], strict=True)
+            )
+        )
     if not any(deciding):
         deciding = [True] * len(deciding)
     total_weight = sum(weights) or 1.0
@@ -278,18 +313,36 @@ def _scored(session: Session, parsed: ParsedQuery):  # noqa: ANN202
         literal(0.0),
     )
     score = sum(clause_scores, literal(0.0)) * matched * matched
-    # One tsquery for the whole condition ((any deciding clause) && every required one): a row
-    # is tested once, not once per word (each test unpacks its vector), and GIN reads it in one scan.
-    queries = [
-        [tsquery for _clause, _term, tsquery in terms if _clause is clause] for clause in parsed.clauses
-    ]
-    any_deciding = _either([q for qs, d in zip(queries, deciding, strict=True) if d for q in qs])
-    required = [_either(qs) for qs, clause in zip(queries, parsed.clauses, strict=True) if clause.required]
-    condition = vector.op("@@")(_both([any_deciding, *required]))
+
+    def tsquery_of(*, loose: bool):  # noqa: ANN202 (a SQL expression)
+        """(any deciding clause) && every required one && no excluded word, as one tsquery."""
+        queries = [
+            [_term_tsquery(term, loose=loose) for term in clause] if loose else
+            [tsquery for _clause, _term, tsquery in terms if _clause is clause]
+            for clause in parsed.clauses
+        ]  # fmt: skip
+        any_deciding = _either([q for qs, d in zip(queries, deciding, strict=True) if d for q in qs])
+        required = [
+            _either(qs) for qs, clause in zip(queries, parsed.clauses, strict=True) if clause.required
+        ]
+        # An excluded phrase cannot be loosened (its words elsewhere do not exclude a post).
+        negated = [func.tsquery_not(_term_tsquery(term)) for term in excluded if not (loose and term.phrase)]
+        return _both([any_deciding, *required, *negated]), any_deciding
+
+    query, any_deciding = tsquery_of(loose=False)
+    condition = vector.op("@@")(query)
+    loose = vector.op("@@")(tsquery_of(loose=True)[0]) if phrases else None
     titled = and_(title_counts, doc.title_tsv.op("@@")(any_deciding))
-    shares = [min(1.0, f / max(1, documents)) for f in frequencies]
     requirements = [clause.required for clause in parsed.clauses]
-    return condition, score, titled, round(_matching_share(shares, deciding, requirements) * documents)
+    kept = 1.0
+    for count in excluded_counts:  # taken as independent of the words searched for
+        kept *= 1.0 - min(1.0, count / max(1, documents))
+
+    def matching(found: list[int]) -> int:
+        shares = [min(1.0, f / max(1, documents)) for f in found]
+        return round(_matching_share(shares, deciding, requirements) * documents * kept)
+
+    return Scored(condition, loose, score, titled, matching(frequencies), matching(loose_frequencies))
 
 
 def _matching_share(shares: list[float], deciding: list[bool], required: list[bool]) -> float:
@@ -372,30 +425,36 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
     newest matching posts, SEARCH_CANDIDATES of them, plus the newest opening posts whose
     title matches, so an old thread named for the question still ranks first; four times as
     many while they hold fewer threads than CONSISTENT_PAGES pages show (a few busy threads)
-    or than the page asked for. What it trades: an old post that matches only in its text,
-    beyond the newest candidates, is not found; the number of results is then estimated and
-    shown as "about"; and a page past the fifth may rank a larger set than the first five,
-    so a result can show twice or not at all across that boundary.
+    or than the page asked for. A phrase's candidates are the newest posts with its words,
+    those holding the phrase kept: still the newest matches, fewer of them. What it trades:
+    an old post that matches only in its text, beyond the newest candidates, is not found;
+    the number of results is then estimated and shown as "about"; and a page past the fifth
+    may rank a larger set than the first five, so a result can show twice or not at all
+    across that boundary.
     """
     doc = SearchDocument
     conditions = _filters(parsed)
-    condition, titled, matching = None, None, None
+    scored = None
     if parsed.clauses:
-        condition, score, titled, matching = _scored(session, parsed)
-        conditions.append(condition)
-    else:
-        score = literal_column("0.0")
-    for term in parsed.excluded:
-        conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
+        scored = _scored(session, parsed)
+    if scored is None or parsed.in_title:
+        for term in parsed.excluded:
+            conditions.append(not_(doc.tsv.op("@@", return_type=Boolean)(_term_tsquery(term))))
+    filters = list(conditions)
+    exact = None
+    if scored is not None:
+        conditions.append(scored.loose if scored.loose is not None else scored.condition)
+        exact = scored.condition if scored.loose is not None else None
+    read = None if scored is None else scored.loose_matching
     # The candidates depend on the query, not on the page, so the first pages rank one set.
     bound = _candidate_bound()
     wanted = max(CONSISTENT_PAGES * limit, offset + limit)
     while True:
-        newest_first = _newest_first(session, parsed, matching, bound)
-        rows, results, newest_count, newest_groups = _ranked_page(
-            session, parsed, conditions, score, titled, newest_first, bound, limit, offset
+        newest_first = _newest_first(session, parsed, read, bound)
+        rows, results, newest_read, newest_count, newest_groups = _ranked_page(
+            session, parsed, conditions, exact, scored, newest_first, bound, limit, offset
         )
-        if newest_count <= bound:
+        if newest_read <= bound:
             return rows, results, True
         if results >= wanted:
             break
@@ -403,14 +462,16 @@ def _ranked_rows(session: Session, parsed: ParsedQuery, limit: int, offset: int)
     _tell_planner(session, off=())  # planning with them off took 25 ms
     # The words' own counts say how many documents have them (exactly, for one word or
     # phrase); the planner's statistics guess phrases and rare words (an exact 1,453 as 892),
-    # so they only say which share of those the filters and excluded words leave.
-    if matching is None:
+    # so they only say which share of those the filters leave.
+    if scored is None:
         matching = _estimated_rows(session, select(doc.key).where(*conditions))
-    elif len(conditions) > 1:
-        planned = _estimated_rows(session, select(doc.key).where(*conditions))
-        matching = round(
-            matching * planned / max(1, _estimated_rows(session, select(doc.key).where(condition)))
-        )
+    else:
+        matching = scored.matching
+        if filters:
+            planned = _estimated_rows(session, select(doc.key).where(*conditions))
+            matching = round(
+                matching * planned / max(1, _estimated_rows(session, select(doc.key).where(conditions[-1])))
+            )
     # Results are threads: scale by the share of distinct threads among the newest matches.
     estimate = round(matching * newest_groups / max(1, newest_count))
     return rows, max(results, estimate), False
@@ -420,25 +481,30 @@ def _ranked_page(  # noqa: PLR0913 (one statement's parts)
     session: Session,
     parsed: ParsedQuery,
     conditions: list,
-    score,
-    titled,
-    newest_first,
-    bound: int,  # noqa: ANN001
+    exact,  # noqa: ANN001 (the phrase test on the newest rows read, or None)
+    scored: Scored | None,
+    newest_first,  # noqa: ANN001
+    bound: int,
     limit: int,
     offset: int,
-) -> tuple[list, int, int, int]:
-    """One statement: (the page's rows, results among the candidates, newest matches read,
-    distinct threads among them)."""
+) -> tuple[list, int, int, int, int]:
+    """One statement: (the page's rows, results among the candidates, newest rows read,
+    matches among them, distinct threads among those)."""
     doc = SearchDocument
     group = doc.key if parsed.thread_id is not None else doc.group_key
-    latest = parsed.order == "latest" or not parsed.clauses  # a thread's newest matching post stands for it
-    newest = (
-        select(doc.key, group.label("grouping")).where(*conditions).order_by(newest_first).limit(bound + 1)
-    )
-    newest = newest.cte("newest")
+    latest = parsed.order == "latest" or scored is None  # a thread's newest matching post stands for it
+    score = literal_column("0.0") if scored is None else scored.score
+    read = select(doc.key, group.label("grouping")).where(*conditions).order_by(newest_first).limit(bound + 1)
+    read = read.cte("newest_read")
+    newest = read
+    if exact is not None:  # the phrase, tested on the rows read only
+        newest = (
+            select(read.c.key, read.c.grouping).join(doc, doc.key == read.c.key).where(exact).cte("newest")
+        )
     candidates = select(newest.c.key)
-    if titled is not None and not latest:
-        by_title = select(doc.key).where(*conditions, titled).order_by(newest_first).limit(max(1, bound // 4))
+    if scored is not None and not latest:
+        titled = [*conditions[:-1], exact if exact is not None else conditions[-1], scored.titled]
+        by_title = select(doc.key).where(*titled).order_by(newest_first).limit(max(1, bound // 4))
         candidates = candidates.union(by_title.subquery().select())
     candidates = candidates.cte("candidates")
     # Ties go to the earlier post, as with Whoosh (document order): on a tie the older thread
@@ -464,7 +530,8 @@ def _ranked_page(  # noqa: PLR0913 (one statement's parts)
         .offset(offset)
         .subquery()
     )
-    newest_count = select(func.count()).select_from(newest).scalar_subquery()
+    read_count = select(func.count()).select_from(read).scalar_subquery()
+    newest_count = read_count if exact is None else select(func.count()).select_from(newest).scalar_subquery()
     newest_groups = select(func.count(newest.c.grouping.distinct())).scalar_subquery()
     found = session.execute(
         select(
@@ -476,6 +543,7 @@ def _ranked_page(  # noqa: PLR0913 (one statement's parts)
             doc.title,
             doc.body,
             page.c.results,
+            read_count,
             newest_count,
             newest_groups,
         )  # fmt: skip
@@ -486,7 +554,9 @@ def _ranked_page(  # noqa: PLR0913 (one statement's parts)
         return [row[:7] for row in found], *found[0][7:]
     # A page past the end (or nothing found): count without the page.
     counts = session.execute(
-        select(select(func.count()).select_from(best).scalar_subquery(), newest_count, newest_groups)
+        select(
+            select(func.count()).select_from(best).scalar_subquery(), read_count, newest_count, newest_groups
+        )
     ).one()
     return [], *counts
 
