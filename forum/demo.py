@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from forum.auth import services as accounts
 from forum.auth.models import User
-from forum.badges import services as badges
+from forum.badges import granting as badges
 from forum.boards import services as boards
 from forum.boards.models import Board, Thread
 from forum.db import utcnow

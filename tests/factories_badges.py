@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from forum.auth.models import User
-from forum.badges import services as badges
+from forum.badges import granting
 from forum.badges.models import EmployeeBadge
 from forum.extensions import db
 from tests.factories import make_user
@@ -28,7 +28,7 @@ def make_badge(
     user: User, *, moderator: User | None = None, reason: str = "Known employee."
 ) -> EmployeeBadge:
     moderator = moderator or make_user(role="moderator")
-    badge = badges.grant_badge(user, actor=moderator, reason=reason)
+    badge = granting.grant_badge(user, actor=moderator, reason=reason)
     db.session.commit()
     return badge
 

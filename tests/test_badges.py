@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from forum import events
 from forum.auth.models import User
-from forum.badges import services as badges
+from forum.badges import verification
 from forum.badges.models import BadgeVerification, EmployeeBadge
 from forum.badges.permissions import active_badge, is_employee
 from forum.boards.models import Post, Thread
@@ -33,7 +33,7 @@ def request_link(client, smtp_server, address: str = "Jo.Smith+forum@Example-Tel
     response = client.post("/settings/employee", data={"work_email": address})
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     send_pending()
-    normalized, _ = badges.normalize_work_address(address)
+    normalized, _ = verification.normalize_work_address(address)
     messages = smtp_server.messages_to(normalized)
     assert messages, [str(m["To"]) for m in smtp_server.messages]
     return link_path_in(smtp_server.text_of(messages[-1]))
@@ -67,14 +67,14 @@ def test_verifying_a_work_address_grants_the_badge(client, smtp_server):
     badge = active_badge(member)
     assert badge is not None and badge.method == "email" and badge.company == COMPANY
     assert badge.domain == "example-telecom.com"
-    assert badge.address_hash == badges.hash_address("jo.smith@example-telecom.com")
+    assert badge.address_hash == verification.hash_address("jo.smith@example-telecom.com")
     assert timedelta(days=364) < badge.expires_at - utcnow() <= timedelta(days=365)
     assert "Employee · Example Telecom" in client.get("/u/jo_smith").get_data(as_text=True)
     # The address is nowhere in the database: not in badges, links, or the sent outbox row.
     for table in ("employee_badges", "badge_verifications", "outgoing_mail"):
         rows = db.session.execute(text(f"SELECT * FROM {table}")).all()
         assert "jo.smith" not in repr(rows).lower(), table
-    assert db.session.scalar(select(OutgoingMail.recipient)) == badges.FORGOTTEN_RECIPIENT
+    assert db.session.scalar(select(OutgoingMail.recipient)) == verification.FORGOTTEN_RECIPIENT
 
 
 def test_a_used_link_does_not_work_twice(client, smtp_server):
@@ -94,7 +94,7 @@ def test_an_expired_link_is_refused(client, smtp_server):
     # Shift time: the link was sent 24 hours and a minute ago.
     past = utcnow() - timedelta(hours=24, minutes=1)
     db.session.execute(
-        db.update(BadgeVerification).values(created_at=past, expires_at=past + badges.LINK_LIFETIME)
+        db.update(BadgeVerification).values(created_at=past, expires_at=past + verification.LINK_LIFETIME)
     )
     db.session.commit()
     for response in (client.get(path), client.post(path)):
@@ -186,7 +186,7 @@ def test_one_work_address_badges_one_account(client, make_client, smtp_server):
 
 def test_links_are_limited_per_hour(client, smtp_server):
     login(client, make_user())
-    for _ in range(badges.MAX_LINKS_PER_HOUR):
+    for _ in range(verification.MAX_LINKS_PER_HOUR):
         request_link(client, smtp_server)
     response = client.post("/settings/employee", data={"work_email": "jo@example-telecom.com"})
     assert response.status_code == 429 and "last hour" in response.get_data(as_text=True)
@@ -227,10 +227,10 @@ def test_the_badge_pages_need_a_login_and_a_csrf_token(client):
 
 
 def test_the_address_hash_is_keyed(app):
-    plain = badges.hash_address("jo@example-telecom.com")
+    plain = verification.hash_address("jo@example-telecom.com")
     assert len(plain) == 64 and "jo" not in plain
     app.config["BADGE_HASH_KEY"] = "a-dedicated-key-that-survives-secret-rotation"
-    assert badges.hash_address("jo@example-telecom.com") not in (plain, "")
+    assert verification.hash_address("jo@example-telecom.com") not in (plain, "")
 
 
 # -- posting with the badge --------------------------------------------------------------------
@@ -562,11 +562,11 @@ def test_two_simultaneous_clicks_grant_one_badge(client, smtp_server):
     member = make_user()
     login(client, member)
     token = request_link(client, smtp_server).rsplit("/", 1)[1]
-    badges.check_link(token, actor=member)  # this session has read the link as unused...
+    verification.check_link(token, actor=member)  # this session has read the link as unused...
     with db.engine.begin() as other:  # ...when another request uses it
         other.execute(db.update(BadgeVerification).values(used_at=utcnow()))
-    with pytest.raises(badges.LinkError):
-        badges.confirm_verification(token, actor=member)
+    with pytest.raises(verification.LinkError):
+        verification.confirm_verification(token, actor=member)
     db.session.rollback()
     assert badge_count() == 0
 
@@ -605,4 +605,4 @@ def test_the_address_of_an_unused_expired_link_is_forgotten(client, runner, smtp
     db.session.execute(db.update(BadgeVerification).values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
     assert "forgot 1 old work address" in runner.invoke(args=["badges", "notify-expiring"]).output
-    assert db.session.scalar(select(OutgoingMail.recipient)) == badges.FORGOTTEN_RECIPIENT
+    assert db.session.scalar(select(OutgoingMail.recipient)) == verification.FORGOTTEN_RECIPIENT

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.auth.models import User
-from forum.badges import services as badges
+from forum.badges import granting, verification
 from forum.badges.models import BadgeVerification, EmployeeBadge
 from forum.boards import services as boards
 from forum.boards.models import Post, Thread
@@ -52,9 +52,9 @@ def build_forum_with_every_feature() -> dict[str, object]:
     questions = make_board("Broadband", slug="broadband", kind="questions")
     ideas_board = make_board("Ideas", slug="ideas", kind="ideas")
     # Badges: one granted by a moderator, one proved with a work address.
-    vic_badge = badges.grant_badge(vic, actor=moderator, reason=GRANT_REASON)
-    _verification, link = badges.request_verification(una, WORK_ADDRESS)
-    una_badge = badges.confirm_verification(link.rsplit("/", 1)[1], actor=una)
+    vic_badge = granting.grant_badge(vic, actor=moderator, reason=GRANT_REASON)
+    _verification, link = verification.request_verification(una, WORK_ADDRESS)
+    una_badge = verification.confirm_verification(link.rsplit("/", 1)[1], actor=una)
     db.session.commit()
     # A question, answers (two with a badge), helpful votes and the accepted solution.
     thread = boards.start_thread(questions, "Router drops wifi every evening", "Lights stay **green**.",

@@ -327,7 +327,7 @@ def test_idea_page_for_moderators_has_unique_ids_and_labels(client):
 
 
 def test_verified_employees_set_status_but_not_once_the_badge_is_revoked(client):
-    from forum.badges import services as badges
+    from forum.badges import granting
     from tests.factories_badges import make_employee
 
     thread = make_idea(make_ideas_board(), make_user())
@@ -339,7 +339,7 @@ def test_verified_employees_set_status_but_not_once_the_badge_is_revoked(client)
     assert response.status_code == 302
     assert idea_of(thread).status == "under_review"
     moderator = make_user(role="moderator")
-    badges.revoke_badge(employee, actor=moderator, reason="Left the company")
+    granting.revoke_badge(employee, actor=moderator, reason="Left the company")
     db.session.commit()
     response = client.post(f"/t/{thread.id}/status", data={"status": "done", "note": "Shipped"})
     assert response.status_code == 403

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from forum.badges import services as badges
+from forum.badges import granting
 from forum.boards.models import Post, Thread
 from forum.db import utcnow
 from forum.extensions import db
@@ -615,7 +615,7 @@ ROLES = ("anonymous", "asker", "member", "moderator", "employee", "revoked_emplo
 def _actors():
     asker, member, moderator = make_member(), make_member(), make_moderator()
     employee, revoked = make_employee(), make_employee()
-    badges.revoke_badge(revoked, actor=moderator, reason="Left the company.")
+    granting.revoke_badge(revoked, actor=moderator, reason="Left the company.")
     suspended = make_member()
     db.session.commit()
     return {"asker": asker, "member": member, "moderator": moderator, "employee": employee,

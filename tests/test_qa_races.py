@@ -1,5 +1,6 @@
 """Vote races through a real threaded HTTP server: simultaneous requests never create two
-votes, never lose a counter update and never answer 500 (on SQLite and PostgreSQL)."""
+votes, never lose a counter update and never answer 500 (on SQLite and PostgreSQL). Helpful
+votes, idea votes and "affected too" share their row and counter code (forum.counters.votes)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from forum.boards.models import Thread
 from forum.extensions import db
 from forum.ideas import services as ideas
 from forum.ideas.models import Idea, IdeaVote
+from forum.known.models import AffectedMember, KnownIssue
+from forum.notifications.models import Watch
 from forum.qa import services as qa
 from forum.qa.models import HelpfulVote
-from tests.factories import login, make_user
+from tests.factories import login, make_thread, make_user
+from tests.factories_known import make_question_board, set_status
+from tests.factories_moderation import make_member, make_moderator
 from tests.factories_qa import make_idea, make_ideas_board, make_question, vote_idea
 
 pytestmark = pytest.mark.slow
@@ -191,3 +197,20 @@ def test_one_member_voting_for_an_idea_many_times_at_once(live_server, make_clie
     assert count(IdeaVote, thread_id=thread.id) == 1
     db.session.expire_all()
     assert db.session.get(Idea, thread.id).vote_count == 1
+
+
+def test_one_member_saying_affected_many_times_at_once_counts_once(live_server, make_client):
+    thread = make_thread(make_question_board(), make_member(), title="Calls drop after the update")
+    set_status(thread, "reported", make_moderator())
+    member = make_member()
+    browser = Browser(make_client, member)
+    url = f"{live_server}/t/{thread.id}/affected"
+    for state, members in (("1", 1), ("0", 0), ("1", 1)):  # say it, take it back, say it again
+        answers = at_once([lambda state=state: browser.post(url, {"affected": state})] * THREADS)
+        expected = {"thread_id": thread.id, "affected": state == "1", "count": 1 + members}
+        assert answers == [(200, expected)] * THREADS
+        db.session.expire_all()
+        assert count(AffectedMember, thread_id=thread.id) == members
+        assert db.session.get(Thread, thread.id).affected_total == 1 + members
+        assert db.session.get(KnownIssue, thread.id).recent_affected == members
+        assert count(Watch, user_id=member.id, target_id=thread.id) == members

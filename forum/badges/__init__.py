@@ -1,4 +1,9 @@
-"""Employee badges: prove a work address, grant, revoke, expire; shown on the posts written with one."""
+"""Employee badges: prove a work address, grant, revoke, expire; shown on the posts written with one.
+
+Modelled on Lobsters hats (STYLE.md item 8): a badge row is granted by someone (the
+verification or a moderator), chosen per post, revoked by timestamp and logged. The rules
+live by concept: `verification`, `granting`, `expiry`, `receivers`.
+"""
 
 from __future__ import annotations
 

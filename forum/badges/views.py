@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from forum.auth import services as accounts
-from forum.badges import permissions, services
+from forum.badges import expiry, granting, permissions, receivers, verification
 from forum.badges.forms import ConfirmForm, ReasonForm, RemoveForm, WorkAddressForm
 from forum.errors import ServiceError
 from forum.extensions import db
@@ -26,10 +26,10 @@ def _settings_page(form: WorkAddressForm, remove_form: RemoveForm, status: int =
             form=form,
             remove_form=remove_form,
             badge=badge,
-            last=badge or services.last_badge(current_user),
-            expires_soon=services.expires_soon(badge),
-            domains=services.employee_domains(),
-            company=services.company_name(),
+            last=badge or expiry.last_badge(current_user),
+            expires_soon=expiry.expires_soon(badge),
+            domains=verification.employee_domains(),
+            company=granting.company_name(),
         ),
         status,
     )
@@ -41,7 +41,7 @@ def settings() -> ResponseReturnValue:
     form = WorkAddressForm()
     if form.validate_on_submit():
         try:
-            _, link = services.request_verification(current_user, form.work_email.data)
+            _, link = verification.request_verification(current_user, form.work_email.data)
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -61,7 +61,7 @@ def remove() -> ResponseReturnValue:
     form = RemoveForm()
     if form.validate_on_submit():
         try:
-            services.revoke_badge(current_user, actor=current_user, reason=form.reason.data or "")
+            granting.revoke_badge(current_user, actor=current_user, reason=form.reason.data or "")
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -83,7 +83,7 @@ def verify(token: str) -> ResponseReturnValue:
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            badge = services.confirm_verification(token, actor=current_user)
+            badge = verification.confirm_verification(token, actor=current_user)
         except ServiceError:
             db.session.rollback()
             raise
@@ -93,12 +93,12 @@ def verify(token: str) -> ResponseReturnValue:
             "success",
         )
         return redirect(url_for("badges.settings"))
-    verification = services.check_link(token, actor=current_user)
+    pending = verification.check_link(token, actor=current_user)
     status = 400 if form.has_errors else 200
     return (
         render_template(
-            "badges/confirm.html", form=form, token=token, domain=verification.domain,
-            company=services.company_name(),
+            "badges/confirm.html", form=form, token=token, domain=pending.domain,
+            company=granting.company_name(),
         ),
         status,
     )  # fmt: skip
@@ -119,8 +119,8 @@ def _manage_page(
     return (
         render_template(
             "badges/manage.html", user=user, badge=permissions.active_badge(user),
-            history=services.badge_history(user),  # type: ignore[arg-type]
-            grant_form=grant_form, revoke_form=revoke_form, company=services.company_name(),
+            history=granting.badge_history(user),  # type: ignore[arg-type]
+            grant_form=grant_form, revoke_form=revoke_form, company=granting.company_name(),
         ),
         status,
     )  # fmt: skip
@@ -147,9 +147,9 @@ def _change(username: str, action: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             if action == "grant":
-                services.grant_badge(user, actor=current_user, reason=form.reason.data or "")
+                granting.grant_badge(user, actor=current_user, reason=form.reason.data or "")
             else:
-                services.revoke_badge(user, actor=current_user, reason=form.reason.data or "")
+                granting.revoke_badge(user, actor=current_user, reason=form.reason.data or "")
         except ServiceError as error:
             db.session.rollback()
             form.add_service_error(error)
@@ -175,6 +175,6 @@ def register_badges(app: Flask) -> None:
         active_badge=permissions.active_badge,
         is_employee=permissions.is_employee,
         can_manage_badges=permissions.can_manage_badges,
-        badge_expires_soon=services.expires_soon,
+        badge_expires_soon=expiry.expires_soon,
     )
-    services.connect_receivers()
+    receivers.connect()

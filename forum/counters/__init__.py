@@ -4,7 +4,8 @@ Every counter the forum stores (a board's threads and posts, a thread's replies,
 posts, reputation, votes...) moves with `add_to()`, one `UPDATE ... SET n = n + 1`, so
 simultaneous requests cannot lose each other's updates (issue #13: 16 replies at once moved
 a board's count by 6). `forum.counters.rows` says what each counter must equal in terms of
-the rows; `flask forum recount` checks and repairs them.
+the rows; `flask forum recount` checks and repairs them. `forum.counters.votes`: a member's
+vote and the count that follows it (helpful votes, idea votes, "affected too").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def add_to(obj: Any, **deltas: int) -> None:
     model = type(obj)
     db.session.execute(
         update(model)
-        .where(model.id == obj.id)
+        .where(_is_row(obj))
         .values({name: getattr(model, name) + delta for name, delta in deltas.items()})
         .execution_options(synchronize_session=False)
     )
@@ -48,7 +49,7 @@ def lock_row(obj: Any, column: str, *, refresh: bool = True) -> None:
     model = type(obj)
     db.session.execute(
         update(model)
-        .where(model.id == obj.id)
+        .where(_is_row(obj))
         .values({column: getattr(model, column)})
         .execution_options(synchronize_session=False)
     )
@@ -73,11 +74,17 @@ def recount_row(obj: Any, *columns: str) -> None:
     model = type(obj)
     db.session.execute(
         update(model)
-        .where(model.id == obj.id)
+        .where(_is_row(obj))
         .values({counter.column: counter.expected() for counter in chosen})
         .execution_options(synchronize_session=False)
     )
     db.session.expire(obj, list(columns))
+
+
+def _is_row(obj: Any) -> Any:
+    """The condition that picks `obj`'s row by its primary key (`ideas` have `thread_id`, not `id`)."""
+    key = type(obj).__mapper__.primary_key[0]
+    return key == getattr(obj, key.key)
 
 
 def _unproxied(obj: Any) -> Any:

@@ -100,7 +100,7 @@ def employee_ids() -> set[int]:
 
 
 def recompute_employee_replies(loader: Loader) -> None:
-    """Thread.has_employee_reply: a visible reply posted with a badge (forum.badges.services' rule)."""
+    """Thread.has_employee_reply: a visible reply posted with a badge (forum.badges.receivers' rule)."""
     badged = exists().where(
         Post.thread_id == Thread.id, Post.position > 1, Post.badge_id.is_not(None),
         post_is_visible(),

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Thread
 from forum.boards.visibility import thread_is_visible
+from forum.counters import votes
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.extensions import db
@@ -84,25 +85,11 @@ def active_vote_count(user: Any) -> int:
 
 
 def has_voted(thread: Thread, user: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return (
-        db.session.scalar(
-            select(IdeaVote.id).where(IdeaVote.thread_id == thread.id, IdeaVote.user_id == user.id)
-        )
-        is not None
-    )
+    return votes.has_vote(IdeaVote.thread_id, thread, user)
 
 
 def voted_thread_ids(user: Any, threads: list[Thread]) -> set[int]:
-    ids = [thread.id for thread in threads]
-    if not ids or not getattr(user, "is_authenticated", False):
-        return set()
-    return set(
-        db.session.scalars(
-            select(IdeaVote.thread_id).where(IdeaVote.user_id == user.id, IdeaVote.thread_id.in_(ids))
-        )
-    )
+    return votes.voted_ids(IdeaVote.thread_id, user, [thread.id for thread in threads])
 
 
 def _budget_message(budget: int) -> str:
@@ -129,42 +116,33 @@ def set_idea_vote(thread: Thread, *, actor: User, vote: bool | None = None) -> b
         raise Conflict(
             f"This idea is {idea.status_label.lower()}: its votes are kept as a record and cannot change."
         )
-    existing = has_voted(thread, actor)
-    if vote is None:
-        vote = not existing
-    if vote == existing:
-        return vote
     budget = vote_budget()
-    if vote:
-        # One member's votes are counted under a lock on their row (PostgreSQL), so two
-        # concurrent votes cannot both see room for one more; on SQLite the insert below
-        # takes the database's write lock before the count.
-        db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
-        if active_vote_count(actor) >= budget:
-            raise Conflict(_budget_message(budget))
-        new_vote = IdeaVote(thread_id=thread.id, user_id=actor.id)
-        db.session.add(new_vote)
+    change = votes.set_vote(
+        IdeaVote.thread_id, idea, "vote_count", actor=actor, wanted=vote,
+        before_adding=lambda: _check_room(actor, budget),
+        after_adding=lambda new_vote: _check_budget_kept(actor, budget, new_vote),
+    )  # fmt: skip
+    return change.on
+
+
+def _check_room(actor: User, budget: int) -> None:
+    """Refuse a new vote when the member has none left.
+
+    One member's votes are counted under a lock on their row (PostgreSQL), so two
+    concurrent votes cannot both see room for one more; on SQLite the insert that follows
+    takes the database's write lock before `_check_budget_kept` counts again.
+    """
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    if active_vote_count(actor) >= budget:
+        raise Conflict(_budget_message(budget))
+
+
+def _check_budget_kept(actor: User, budget: int, new_vote: IdeaVote) -> None:
+    """Take the new vote back, before its count moves, if it went over the budget."""
+    if active_vote_count(actor) > budget:
+        db.session.delete(new_vote)
         db.session.flush()
-        if active_vote_count(actor) > budget:
-            db.session.delete(new_vote)
-            db.session.flush()
-            raise Conflict(_budget_message(budget))
-        delta = 1
-    else:
-        result = db.session.execute(
-            delete(IdeaVote).where(IdeaVote.thread_id == thread.id, IdeaVote.user_id == actor.id)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        delta = -1
-    db.session.execute(
-        update(Idea)
-        .where(Idea.thread_id == thread.id)
-        .values(vote_count=Idea.vote_count + delta)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(idea, ["vote_count"])
-    return vote
+        raise Conflict(_budget_message(budget))
 
 
 # -- statuses ----------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def digests() -> str:
 
 @periodic_job("badge-expiry", DAY, "warn members before their employee badge ends")
 def badge_expiry() -> str:
-    from forum.badges.services import forget_old_addresses, notify_expiring
+    from forum.badges.expiry import notify_expiring
+    from forum.badges.verification import forget_old_addresses
 
     told = notify_expiring()
     forgotten = forget_old_addresses()

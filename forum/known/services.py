@@ -15,6 +15,7 @@ from forum.auth.models import User
 from forum.badges.models import EmployeeBadge
 from forum.badges.permissions import can_wear_badge
 from forum.boards.models import Thread
+from forum.counters import votes
 from forum.db import utcnow
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
@@ -47,26 +48,17 @@ RECENT_DAYS = 7  # the register orders issues by members affected in the last 7 
 
 def is_affected(thread: Thread, user: object) -> bool:
     """Has `user` said "affected too" here? (The asker counts as affected, without a row.)"""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.id == thread.author_id:  # type: ignore[attr-defined]
+    if getattr(user, "is_authenticated", False) and user.id == thread.author_id:  # type: ignore[attr-defined]
         return True
-    return (
-        db.session.scalar(
-            select(AffectedMember.id).where(
-                AffectedMember.thread_id == thread.id,
-                AffectedMember.user_id == user.id,  # type: ignore[attr-defined]
-            )
-        )
-        is not None
-    )
+    return votes.has_vote(AffectedMember.thread_id, thread, user)
 
 
 def set_affected(thread: Thread, *, actor: User, affected: bool | None = None) -> bool:
     """Say (or take back) "I'm affected too"; None toggles. Returns the member's new state.
 
-    One row per member and thread (a unique constraint); the count moves by increments.
-    Saying it follows the thread quietly (watch level "affected"); taking it back ends that.
+    One row per member and thread, counted in Thread.affected_count (forum.counters.votes)
+    and in the known issue's stored 7-day count. Saying it follows the thread quietly (watch
+    level "affected"); taking it back ends that.
     """
     if not permissions.can_say_affected(actor, thread):
         if actor.id == thread.author_id:
@@ -74,29 +66,17 @@ def set_affected(thread: Thread, *, actor: User, affected: bool | None = None) -
         if not permissions.takes_affected(thread):
             raise Forbidden("Only open questions take “affected too”.")
         raise Forbidden("You cannot mark yourself affected.")
-    current = is_affected(thread, actor)
-    wanted = (not current) if affected is None else affected
-    if wanted == current:
-        return current
-    if wanted:
-        now = utcnow()
-        db.session.add(
-            AffectedMember(thread_id=thread.id, user_id=actor.id, created_at=now, created_on=now.date())
-        )
-        db.session.flush()  # a second row for the same member fails here (IntegrityError)
-        _bump(thread, +1)
-        _move_recent(thread, now, +1)
+    now = utcnow()
+    vote = votes.set_vote(
+        AffectedMember.thread_id, thread, "affected_count", actor=actor, wanted=affected,
+        created_at=now, created_on=now.date(),
+    )  # fmt: skip
+    if vote.moved:
+        db.session.refresh(thread, ["affected_count"])  # read back now, as before the shared helper
+        _move_recent(thread, vote.created_at, vote.moved)  # type: ignore[arg-type]
+    if vote.moved > 0:
         _follow_quietly(actor.id, thread.id)
-    else:
-        deleted = db.session.scalars(
-            delete(AffectedMember)
-            .where(AffectedMember.thread_id == thread.id, AffectedMember.user_id == actor.id)
-            .returning(AffectedMember.created_at)
-        ).all()
-        if deleted:
-            _bump(thread, -len(deleted))
-        for created_at in deleted:
-            _move_recent(thread, created_at, -1)
+    elif vote.was and not vote.on:  # taken back, here or by a concurrent request
         db.session.execute(
             delete(Watch).where(
                 Watch.user_id == actor.id,
@@ -105,14 +85,7 @@ def set_affected(thread: Thread, *, actor: User, affected: bool | None = None) -
                 Watch.level == AFFECTED_LEVEL,
             )
         )
-    return wanted
-
-
-def _bump(thread: Thread, by: int) -> None:
-    db.session.execute(
-        update(Thread).where(Thread.id == thread.id).values(affected_count=Thread.affected_count + by)
-    )
-    db.session.refresh(thread, ["affected_count"])
+    return vote.on
 
 
 def _move_recent(thread: Thread, created_at: datetime, by: int) -> None:
@@ -178,7 +151,7 @@ def move_affected(source: Thread, target: Thread) -> int:
                 .scalar_subquery()
             )
         )
-        db.session.refresh(thread, ["affected_count"])
+        db.session.refresh(thread, ["affected_count"])  # read back now, as before the shared helper
     recount_recent_affected([source.id, target.id])
     return moved
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from forum import events
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
 from forum.boards.visibility import thread_is_visible
+from forum.counters import votes
 from forum.errors import Conflict, Forbidden, Invalid
 from forum.extensions import db
 from forum.moderation import audit
@@ -164,10 +165,9 @@ def accepted_solutions(user: User, limit: int = 10) -> list[Thread]:
 def set_helpful(post: Post, *, actor: User, helpful: bool | None = None) -> bool:
     """Add or remove the actor's helpful vote (None toggles); returns whether it is now on.
 
-    Asking for the state it already has changes nothing, so a double-clicked button is
-    harmless. Two requests adding the same vote at the same moment: the database's unique
-    constraint refuses the second insert with IntegrityError, which the caller answers
-    like a repeated click (roll back, show the current state).
+    A repeated click changes nothing. Two requests adding the same vote at the same moment:
+    the second raises IntegrityError (forum.counters.votes), which the caller answers like
+    a repeated click (roll back, show the current state). The author's reputation follows.
     """
     if not permissions.can_vote_helpful(actor, post):
         if post.author_id == getattr(actor, "id", None):
@@ -175,43 +175,15 @@ def set_helpful(post: Post, *, actor: User, helpful: bool | None = None) -> bool
         if not post.is_visible:
             raise Conflict("This post is deleted or hidden: it takes no votes.")
         raise Forbidden("You cannot vote on posts at the moment.")
-    existing = has_voted(post, actor)
-    if helpful is None:
-        helpful = not existing
-    if helpful == existing:
-        return helpful
-    if helpful:
-        db.session.add(HelpfulVote(post_id=post.id, user_id=actor.id))
-        db.session.flush()  # a concurrent duplicate raises IntegrityError here, before any counter moves
-        delta = 1
-    else:
-        result = db.session.execute(
-            delete(HelpfulVote).where(HelpfulVote.post_id == post.id, HelpfulVote.user_id == actor.id)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False  # removed by a concurrent request
-        delta = -1
-    db.session.execute(
-        update(Post)
-        .where(Post.id == post.id)
-        .values(helpful_count=Post.helpful_count + delta)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(post, ["helpful_count"])
-    _bump_user(post.author_id, reputation=delta)
-    events.post_voted.send(actor, post=post, added=helpful)
-    return helpful
+    vote = votes.set_vote(HelpfulVote.post_id, post, "helpful_count", actor=actor, wanted=helpful)
+    if vote.moved:
+        _bump_user(post.author_id, reputation=vote.moved)
+        events.post_voted.send(actor, post=post, added=vote.on)
+    return vote.on
 
 
 def has_voted(post: Post, user: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return (
-        db.session.scalar(
-            select(HelpfulVote.id).where(HelpfulVote.post_id == post.id, HelpfulVote.user_id == user.id)
-        )
-        is not None
-    )
+    return votes.has_vote(HelpfulVote.post_id, post, user)
 
 
 # -- deletions ---------------------------------------------------------------------------------
