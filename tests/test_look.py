@@ -94,7 +94,9 @@ def test_robots_and_a_paginated_sitemap(client, app, monkeypatch):
     hidden.hidden_at = hidden.created_at
     db.session.commit()
     recount_counters()
-    assert client.get(hidden.url).status_code == 404  # visitors cannot read it, so search engines are not told of it
+    assert (
+        client.get(hidden.url).status_code == 404
+    )  # visitors cannot read it, so search engines are not told of it
     base = app.config["BASE_URL"].rstrip("/")
     robots = client.get("/robots.txt").get_data(as_text=True)
     assert f"Sitemap: {base}/sitemap.xml" in robots and "Disallow: /mod/" in robots

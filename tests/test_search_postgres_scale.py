@@ -161,9 +161,11 @@ def test_a_phrase_reads_its_words_first_and_keeps_only_the_phrase(app):
         everything = _search(app, '"router light"', candidates=100_000)
         bounded = _search(app, '"router light"')
         apart = _search(app, "router light -blinks", candidates=5)
+        not_lamps = _search(app, '"router light" -desk', candidates=5)
     assert everything.exact and everything.total == 60
     assert {hit.thread_id for hit in bounded.hits} <= set(range(100, 160)) and len(bounded.hits) == 5
     assert 0.75 * 60 <= bounded.total <= 1.25 * 60, bounded.total
     # Every newest post with both words but without "blinks": the 40 lamp threads.
     assert {hit.thread_id for hit in apart.hits} <= set(range(500, 540)) and len(apart.hits) == 5
     assert 30 <= apart.total <= 52, apart.total
+    assert {hit.thread_id for hit in not_lamps.hits} <= set(range(100, 160)) and len(not_lamps.hits) == 5

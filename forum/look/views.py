@@ -58,9 +58,7 @@ def robots() -> ResponseReturnValue:
 def sitemap_index() -> ResponseReturnValue:
     """The sitemap index: one page of boards and wiki pages, then pages of threads."""
     thread_count = db.session.scalar(
-        select(func.count())
-        .select_from(Thread)
-        .where(thread_is_visible(), Thread.merged_into_id.is_(None))
+        select(func.count()).select_from(Thread).where(thread_is_visible(), Thread.merged_into_id.is_(None))
     )
     pages = max(1, math.ceil((thread_count or 0) / SITEMAP_PAGE_SIZE))
     return _xml(render_template("look/sitemap_index.xml", base=public_base_url(), thread_pages=pages))

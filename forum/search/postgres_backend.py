@@ -271,7 +271,11 @@ def _scored(session: Session, parsed: ParsedQuery) -> Scored:
     documents, counts = counts[0], counts[1:]
     term_counts = counts[: len(terms)]
     loose_counts = dict(
-        zip([key(term, phrase=False) for term in phrases], counts[len(terms) :], strict=True)
+        zip(
+            [key(term, phrase=False) for term in phrases],
+            counts[len(terms) : len(terms) + len(phrases)],
+            strict=True,
+        )
     )
     excluded_counts = counts[len(terms) + len(phrases) :]
     title_counts = or_(doc.opening.is_(True), doc.kind == "wiki")
