@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Blueprint
 
+from forum.extensions import db
 from forum.semantic import model, services
 
 bp = Blueprint("semantic", __name__, cli_group="semantic")
@@ -25,6 +26,7 @@ def reindex(everything: bool) -> None:
     _require_on()
     if everything:
         services.forget_vectors()
+        db.session.commit()
     total = services.waiting_count()
     with click.progressbar(length=total, label="Embedding threads") as bar:
         done = services.embed_waiting(limit=total, progress=bar.update)

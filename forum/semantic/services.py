@@ -136,22 +136,23 @@ def embed_threads(thread_ids: Sequence[int]) -> int:
 
 
 def embed_waiting(limit: int = JOB_LIMIT, progress: Callable[[int], None] | None = None) -> int:
-    """Vectors for up to `limit` waiting threads, committed a batch at a time (the job, the CLI)."""
-    done = 0
+    """Vectors for up to `limit` waiting threads; returns how many were stored. Background work
+    (the job, the CLI): it commits each batch, so a long run keeps what it has done."""
+    stored = seen = 0
     last_id = 0
-    while done < limit:
+    while seen < limit:
         batch = list(
-            db.session.scalars(_waiting().where(Thread.id > last_id).limit(min(BATCH_SIZE, limit - done)))
+            db.session.scalars(_waiting().where(Thread.id > last_id).limit(min(BATCH_SIZE, limit - seen)))
         )
         if not batch:
             break
-        embed_threads(batch)
+        stored += embed_threads(batch)
         db.session.commit()
-        done += len(batch)
+        seen += len(batch)
         last_id = batch[-1]
         if progress is not None:
             progress(len(batch))
-    return done
+    return stored
 
 
 def embed_new_threads() -> str:
@@ -196,7 +197,6 @@ def embedded_count() -> int:
 
 
 def forget_vectors() -> int:
-    """Mark every vector stale, so that all are computed again (`flask semantic reindex --all`)."""
-    changed = db.session.execute(update(ThreadEmbedding).values(stale=True)).rowcount
-    db.session.commit()
-    return changed
+    """Mark every vector stale, so that all are computed again (`flask semantic reindex --all`);
+    the caller commits."""
+    return db.session.execute(update(ThreadEmbedding).values(stale=True)).rowcount
