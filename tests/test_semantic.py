@@ -150,3 +150,17 @@ def test_cli_reindex_embeds_existing_threads_with_progress(app, runner):
     result = runner.invoke(args=["semantic", "reindex", "--all"])
     assert "Embedded 3 threads; 0 waiting." in result.output
     assert "With a vector:  3" in runner.invoke(args=["semantic", "status"]).output
+
+
+def test_a_vector_of_text_edited_while_the_model_ran_is_not_stored(app):
+    from forum.boards import services as boards
+
+    thread = make_thread(make_board(), title="Voicemail greeting lost", body="The old text.")
+    texts = services.thread_texts([thread.id])
+    read = services.thread_vectors(list(texts.values()))
+    opening = db.session.scalar(select(Post).where(Post.thread_id == thread.id, Post.position == 1))
+    boards.edit_post(opening, "The new text.", actor=thread.author)
+    db.session.commit()
+    assert services._store(texts, read) == 0
+    assert vectors() == {} and services.waiting_count() == 1
+    assert services.embed_waiting() == 1 and services.waiting_count() == 0

@@ -107,22 +107,19 @@ def thread_vectors(texts: Sequence[tuple[str, str]]) -> Any:
     return (titles + wholes) / 2
 
 
-def embed_threads(thread_ids: Sequence[int]) -> int:
-    """Compute and store the vectors of these threads; the caller commits. A thread whose text
-    changed while the model ran is left waiting (its edit marked it stale: no vector of the old
-    text is stored as current)."""
-    texts = thread_texts(thread_ids)
-    if not texts:
-        return 0
-    ids = list(texts)
-    vectors = thread_vectors([texts[i] for i in ids])
-    now_texts = thread_texts(ids)
+def _store(texts: dict[int, tuple[str, str]], vectors: Any) -> int:
+    """Store the vectors of threads whose text is still what the model read; a thread edited
+    meanwhile is left waiting (its edit marked it stale: no vector of its old text becomes
+    current). The caller commits."""
+    now_texts = thread_texts(list(texts))
     existing = {
         row.thread_id: row
-        for row in db.session.scalars(select(ThreadEmbedding).where(ThreadEmbedding.thread_id.in_(ids)))
+        for row in db.session.scalars(
+            select(ThreadEmbedding).where(ThreadEmbedding.thread_id.in_(list(texts)))
+        )
     }
     stored = 0
-    for thread_id, vector in zip(ids, vectors, strict=True):
+    for thread_id, vector in zip(texts, vectors, strict=True):
         if now_texts.get(thread_id) != texts[thread_id]:
             continue
         row = existing.get(thread_id)
@@ -137,7 +134,8 @@ def embed_threads(thread_ids: Sequence[int]) -> int:
 
 def embed_waiting(limit: int = JOB_LIMIT, progress: Callable[[int], None] | None = None) -> int:
     """Vectors for up to `limit` waiting threads; returns how many were stored. Background work
-    (the job, the CLI): it commits each batch, so a long run keeps what it has done."""
+    (the job, the CLI) that commits: no transaction stays open while the model runs, and each
+    batch is kept as soon as it is done."""
     stored = seen = 0
     last_id = 0
     while seen < limit:
@@ -146,8 +144,11 @@ def embed_waiting(limit: int = JOB_LIMIT, progress: Callable[[int], None] | None
         )
         if not batch:
             break
-        stored += embed_threads(batch)
-        db.session.commit()
+        texts = thread_texts(batch)
+        db.session.commit()  # ends the read: an edit committed while the model runs is seen below
+        if texts:
+            stored += _store(texts, thread_vectors(list(texts.values())))
+            db.session.commit()
         seen += len(batch)
         last_id = batch[-1]
         if progress is not None:
