@@ -120,22 +120,15 @@ def test_vectors_come_from_the_background_job_never_the_request(app, client):
     assert services.waiting_count() == 1
 
 
-@pytest.fixture(params=["whoosh", "postgres"])
-def search_backend(request: pytest.FixtureRequest, backend: str) -> str:
-    if request.param == "postgres" and backend != "postgresql":
-        pytest.skip("the postgres search backend needs PostgreSQL")
-    return request.param
-
-
-@pytest.fixture
-def on_both_search_backends(app_config: dict, search_backend: str) -> None:
-    app_config["SEARCH_BACKEND"] = search_backend
-
-
-def test_box_drops_an_unrelated_thread_lexical_search_showed(on_both_search_backends, search_backend, client):
+@pytest.mark.parametrize("search_backend", ["whoosh", "postgres"])
+def test_box_drops_an_unrelated_thread_lexical_search_showed(search_backend, backend, app_config, request):
     """The issue's example: typing "My TV box lost recordings" listed an unrelated router thread
     beside the recordings one. Before the job ran (no vectors) the box is lexical and lists
     both; with vectors the model keeps the related thread and drops the other."""
+    if search_backend == "postgres" and backend != "postgresql":
+        pytest.skip("the postgres search backend needs PostgreSQL")
+    app_config["SEARCH_BACKEND"] = search_backend
+    client = request.getfixturevalue("client")  # the app, built with that backend
     assert client.application.config["SEARCH_BACKEND"] == search_backend
     board = make_board()
     related = make_thread(board, title="Recordings disappeared from the set-top box",
