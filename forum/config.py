@@ -24,7 +24,7 @@ class ConfigurationError(RuntimeError):
 FEATURES = (
     "auth", "boards", "admin", "demo", "badges", "wiki", "exchange",
     "qa", "ideas", "mail", "jobs", "notifications", "follow", "moderation", "search",
-    "counters", "look", "lifeboat", "known", "uploads",
+    "counters", "look", "lifeboat", "known", "uploads", "semantic",
 )  # fmt: skip
 # look: the icons and helpers every template uses. follow and known: boards' views still call
 # their reply box, drafts, unread position and problem details directly (debt, .importlinter).

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html import unescape
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -36,6 +37,11 @@ from forum import render_worker
 from forum.errors import Invalid
 
 log = logging.getLogger(__name__)
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|br|hr)\b[^>]*>", re.IGNORECASE)
+_SPACE = re.compile(r"[^\S\n]+")
+_LINES = re.compile(r"\s*\n\s*")
 
 MAX_BODY_LENGTH = 32_000
 MAX_BRACKETS = 500
@@ -348,6 +354,14 @@ def render_markdown(source: str, field: str = "body", *, budget: float | None = 
 
 
 _PRE_TAG = re.compile(r"<pre(?=[ >])")
+
+
+def plain_text(body_html: str) -> str:
+    """Readable text of sanitized HTML, a line per paragraph or list item (snippets keep them
+    apart); inline tags leave no space, so no space appears before punctuation. Escaped
+    again when shown."""
+    text = unescape(_TAG.sub("", _BLOCK.sub("\n", body_html)))
+    return _LINES.sub("\n", _SPACE.sub(" ", text)).strip()
 
 
 def stored_html(html: str | None) -> Markup:

@@ -21,6 +21,7 @@ from forum.moderation.models import AuditEntry, BoardModerator, Flag, PostRevisi
 from forum.notifications.models import Notification, PasswordResetToken, Watch  # noqa: F401
 from forum.qa.models import HelpfulVote  # noqa: F401  (qa)
 from forum.search.models import SearchDocument, SearchOutbox  # noqa: F401
+from forum.semantic.models import ThreadEmbedding  # noqa: F401  (semantic)
 from forum.uploads.models import Upload, UploadBlob, UploadUse  # noqa: F401  (uploads)
 from forum.wiki.models import WikiPage, WikiRevision
 

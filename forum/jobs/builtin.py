@@ -86,6 +86,14 @@ def search_vocabulary() -> str:
     return f"{words} words"
 
 
+@periodic_job("semantic-embeddings", MINUTE, "vectors of new and changed threads (semantic layer)")
+def semantic_embeddings() -> str:
+    """Never in a request: a thread waits here a minute at most, lexical in the box meanwhile."""
+    from forum.semantic.services import embed_new_threads
+
+    return embed_new_threads()
+
+
 @periodic_job("job-history", DAY, "forget periodic job runs older than 30 days")
 def job_history() -> str:
     forgotten = forget_old_runs()

@@ -7,8 +7,6 @@ the thread) or a wiki page. Results are grouped by `group` ("t<thread id>" or
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,12 +17,8 @@ from sqlalchemy.orm import Session
 from forum.auth.models import User
 from forum.boards.models import Board, Post, Thread
 from forum.boards.visibility import post_is_visible, thread_is_visible
+from forum.markup import plain_text
 from forum.wiki.models import WikiPage, WikiRevision
-
-_TAG = re.compile(r"<[^>]*>")
-_BLOCK = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|br|hr)\b[^>]*>", re.IGNORECASE)
-_SPACE = re.compile(r"[^\S\n]+")
-_LINES = re.compile(r"\s*\n\s*")
 
 
 @dataclass
@@ -42,14 +36,6 @@ class Document:
     solved: bool = False
     employee: bool = False
     opening: bool = False
-
-
-def plain_text(body_html: str) -> str:
-    """Readable text of sanitized HTML, a line per paragraph or list item (snippets keep them
-    apart); inline tags leave no space, so no space appears before punctuation. Escaped
-    again when shown."""
-    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n", body_html)))
-    return _LINES.sub("\n", _SPACE.sub(" ", text)).strip()
 
 
 _POST_COLUMNS = (

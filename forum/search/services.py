@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -31,6 +32,7 @@ MAX_PAGE = 50  # deeper pages cost more and nobody reads them: refine the query 
 MAX_QUERY_CHARS = 500  # a pasted essay is cut here (and to MAX_CLAUSES words by the parser)
 SIMILAR_LIMIT = 5
 SIMILAR_CANDIDATES = 15
+SEMANTIC_CANDIDATES = 30  # with the semantic layer on, more candidates: its model judges them
 SIMILAR_FLOOR = 0.5  # share of the best match's score a similar thread needs: none rather than noise
 # Share of the title's words a similar thread must hold (in its title and best post), and the
 # best one must hold for any to show (issue #14: 0.34, and 60% of what the best held, cut the
@@ -280,25 +282,24 @@ def similar_query(title: str) -> ParsedQuery:
 
 def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Similar]:
     """Threads like a title being typed: only those close to the best match (none rather than
-    noise), by relevance with solved ones boosted, each with its accepted answer's first lines."""
+    noise), by relevance with solved ones boosted, each with its accepted answer's first lines.
+    With the semantic layer on (forum.semantic), its model judges the candidates instead."""
     title = (title or "").strip()[:200]
     if len(title) < 3:
         return []
     query = similar_query(title)
     if not query.clauses:
         return []
-    hits = engine.backend().similar_threads(query, SIMILAR_CANDIDATES)
+    semantic = bool(current_app.extensions.get("semantic"))
+    hits = [
+        hit
+        for hit in engine.backend().similar_threads(
+            query, SEMANTIC_CANDIDATES if semantic else SIMILAR_CANDIDATES
+        )
+        if hit.thread_id
+    ]
     if not hits:
         return []
-    wanted = snippets.query_stems(query.words())
-
-    def coverage(hit: Hit) -> float:
-        held = snippets.query_stems([hit.title, hit.body[:2000]]) & wanted
-        return len(held) / len(wanted) if wanted else 1.0
-
-    if max(coverage(hit) for hit in hits[:3]) < SIMILAR_MIN_COVERAGE:
-        return []
-    hits = [hit for hit in hits if hit.thread_id and coverage(hit) >= SIMILAR_MIN_COVERAGE]
     found = {
         thread.id: thread
         for thread in db.session.scalars(
@@ -310,19 +311,46 @@ def similar_threads(title: str, limit: int = SIMILAR_LIMIT) -> list[Similar]:
             )
         )
     }
+    hits = [hit for hit in hits if hit.thread_id in found]
+    shown: list[int] = []
+    judged: set[int] = set()
+    if semantic:
+        from forum.semantic.ranking import judge_similar
+
+        verdict = judge_similar(title, [(hit.thread_id, hit.score) for hit in hits], limit)  # type: ignore[misc]
+        if verdict is not None:
+            shown, judged = verdict.shown, verdict.judged
+    # Threads the layer did not judge (it is off, or they wait for their vector) by the lexical rules.
+    lexical = [hit for hit in hits[:SIMILAR_CANDIDATES] if hit.thread_id not in judged]
+    shown += [thread_id for thread_id in _lexically_similar(query, lexical, found) if thread_id not in shown]
+    threads = [found[thread_id] for thread_id in shown[:limit]]
+    answers = _answers([thread.solution_post_id for thread in threads if thread.solution_post_id])
+    return [Similar(thread, answers.get(thread.solution_post_id or 0)) for thread in threads]
+
+
+def _lexically_similar(query: ParsedQuery, hits: list[Hit], found: dict[int, Thread]) -> list[int]:
+    """Thread ids of the hits that hold enough of the title's words and score close to the best
+    one, solved ones boosted, best first."""
+    if not hits:
+        return []
+    wanted = snippets.query_stems(query.words())
+
+    def coverage(hit: Hit) -> float:
+        held = snippets.query_stems([hit.title, hit.body[:2000]]) & wanted
+        return len(held) / len(wanted) if wanted else 1.0
+
+    if max(coverage(hit) for hit in hits[:3]) < SIMILAR_MIN_COVERAGE:
+        return []
+    hits = [hit for hit in hits if coverage(hit) >= SIMILAR_MIN_COVERAGE]
 
     def boosted(hit: Hit) -> float:
         return hit.score * (SOLVED_BOOST if found[hit.thread_id].is_solved else 1.0)  # type: ignore[index]
 
-    hits = [hit for hit in hits if hit.thread_id in found]
     top = max((boosted(hit) for hit in hits), default=0.0)
     ranked = sorted(
         (hit for hit in hits if boosted(hit) >= SIMILAR_FLOOR * top), key=lambda hit: -boosted(hit)
     )
-    ranked = ranked[:limit]
-    threads = [found[hit.thread_id] for hit in ranked]  # type: ignore[index]
-    answers = _answers([thread.solution_post_id for thread in threads if thread.solution_post_id])
-    return [Similar(thread, answers.get(thread.solution_post_id or 0)) for thread in threads]
+    return [hit.thread_id for hit in ranked]  # type: ignore[misc]
 
 
 def _answers(post_ids: list[int]) -> dict[int, str]:
@@ -355,8 +383,6 @@ class Status:
 
 
 def status() -> Status:
-    from flask import current_app
-
     return Status(
         backend=current_app.config["SEARCH_BACKEND"],
         indexed=engine.backend().document_count(),
