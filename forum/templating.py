@@ -38,9 +38,12 @@ def time_tag(moment: datetime | None) -> Markup:
         return Markup("<span>never</span>")
     # Every part is made here from a datetime (digits, dashes, words): nothing to escape, so
     # an f-string replaces Markup.format, which was a third of a board page's CPU (issue 8).
-    exact = moment.strftime("%Y-%m-%d %H:%M UTC")
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Markup(f'<time datetime="{stamp}" title="{exact}">{relative_time(moment)}</time>')
+    # The digits come from isoformat, a third of the cost of two strftime calls (a thread page
+    # makes some thirty time tags): "2026-12-06T03:01:44[.123456]+00:00".
+    iso = moment.isoformat()
+    return Markup(
+        f'<time datetime="{iso[:19]}Z" title="{iso[:10]} {iso[11:16]} UTC">{relative_time(moment)}</time>'
+    )
 
 
 def page_csrf_token() -> str:
