@@ -161,12 +161,13 @@ def render_slots(slots: tuple[str, ...], *args: Any) -> list[Markup]:
 
 
 def init_app(app: Flask) -> None:
-    """The Jinja globals the pages' templates call; the slot renderers are bound to `app`, so
-    that the eighty slots of a thread page do not each look it up through current_app."""
+    """The Jinja globals the pages' templates call; the macro slots' helpers are bound to `app`,
+    so that the eighty slots of a thread page (two per row of a board page) do not each look it
+    up through current_app."""
     _extensions(app)
     app.jinja_env.globals.update(
         slot_templates=slot_templates,
-        slot_macros=slot_macros,
+        slot_macros=lambda slot: [macro for macro, _when in _macro_fillers(app, slot)],
         render_slot=lambda slot, *args: _render_slot(app, slot, args),
         render_slots=lambda slots, *args: [_render_slot(app, slot, args) for slot in slots],
     )
