@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from jinja2 import pass_context
 from markupsafe import Markup
 
 # Slot name -> where it is and what a filler receives (templates: the page's context).
@@ -56,7 +57,7 @@ class Filler:
     order: int
     template: str
     macro: str | None
-    when: Callable[..., bool] | None  # macro slots: called with the macro's arguments; False skips it
+    when: Callable[..., bool] | None  # the macro's arguments, or the page's context; False skips it
 
 
 @dataclass
@@ -87,9 +88,11 @@ def fill_slot(
 ) -> None:
     """Add `template` (or its `macro`) to `slot`; fillers render by `order`, then registration.
 
-    `when` (macro slots): a Python check with the macro's arguments, so that a macro which
-    would render nothing for this post or reader is not called at all. A macro call costs
-    several microseconds; a thread page has ten fillers for each of its twenty posts.
+    `when`: a Python check, so that a filler which would render nothing for this post, page
+    or reader is left out. Macro slots call it with the macro's arguments (a macro call costs
+    several microseconds; a thread page has ten fillers for each of its twenty posts); page
+    slots with the page's template context, `page["thread"]`, `page["current_user"]` (an
+    include copies that whole context: a dozen cost a visitor's thread page a tenth of its CPU).
     """
     if slot not in SLOTS:
         raise ValueError(f"no page slot {slot!r}; the slots are: {', '.join(SLOTS)}")
@@ -110,9 +113,16 @@ def load(page: str, **objects: Any) -> dict[str, Any]:
     return {name: loader(**objects) for name, loader in _extensions(current_app).loaders.get(page, [])}
 
 
-def slot_templates(slot: str) -> list[str]:
-    """The templates that fill `slot`, in order (a Jinja global: `{% include %}` each)."""
-    return [filler.template for filler in _extensions(current_app).slots.get(slot, [])]
+@pass_context
+def slot_templates(page: Any, slot: str) -> list[str]:
+    """The templates that fill `slot`, in order, without those whose `when(page)` says no (a
+    Jinja global: `{% include %}` each)."""
+    return _slot_templates(current_app._get_current_object(), page, slot)  # type: ignore[attr-defined]
+
+
+def _slot_templates(app: Flask, page: Any, slot: str) -> list[str]:
+    fillers = _extensions(app).slots.get(slot, [])
+    return [filler.template for filler in fillers if filler.when is None or filler.when(page)]
 
 
 def _macro_fillers(app: Flask, slot: str) -> list[tuple[Any, Callable[..., bool] | None]]:
@@ -131,6 +141,11 @@ def _macro_fillers(app: Flask, slot: str) -> list[tuple[Any, Callable[..., bool]
 def for_members(post: Any, features: Any, viewer: Any) -> bool:
     """`when` of post fillers that only members see (their own tools, quote, bookmark, flag)."""
     return bool(viewer.is_member)
+
+
+def for_members_page(page: Any) -> bool:
+    """`when` of page fillers that only members see (watch menus, mark read, wiki promotion)."""
+    return bool(page["current_user"].is_authenticated)
 
 
 def slot_macros(slot: str) -> list[Any]:
@@ -166,7 +181,7 @@ def init_app(app: Flask) -> None:
     up through current_app."""
     _extensions(app)
     app.jinja_env.globals.update(
-        slot_templates=slot_templates,
+        slot_templates=pass_context(lambda page, slot: _slot_templates(app, page, slot)),
         slot_macros=lambda slot: [macro for macro, _when in _macro_fillers(app, slot)],
         render_slot=lambda slot, *args: _render_slot(app, slot, args),
         render_slots=lambda slots, *args: [_render_slot(app, slot, args) for slot in slots],
