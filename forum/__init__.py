@@ -24,6 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
+    from forum.templating import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
     load_config(app, test_config)
     # Every <int:...> in a URL fits a database integer: /t/99999999999999999999 is a 404, not a 500.
     app.url_map.converters["int"] = DatabaseIdConverter

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from jinja2 import pass_context
 from markupsafe import Markup
 
 # Slot name -> where it is and what a filler receives (templates: the page's context).
@@ -56,7 +57,7 @@ class Filler:
     order: int
     template: str
     macro: str | None
-    when: Callable[..., bool] | None  # macro slots: called with the macro's arguments; False skips it
+    when: Callable[..., bool] | None  # the macro's arguments, or the page's context; False skips it
 
 
 @dataclass
@@ -70,7 +71,10 @@ class Extensions:
 
 
 def _extensions(app: Flask) -> Extensions:
-    return app.extensions.setdefault("forum.pages", Extensions())
+    extensions = app.extensions.get("forum.pages")
+    if extensions is None:  # not setdefault: that would build an Extensions on every call
+        extensions = app.extensions["forum.pages"] = Extensions()
+    return extensions
 
 
 def fill_slot(
@@ -84,9 +88,11 @@ def fill_slot(
 ) -> None:
     """Add `template` (or its `macro`) to `slot`; fillers render by `order`, then registration.
 
-    `when` (macro slots): a Python check with the macro's arguments, so that a macro which
-    would render nothing for this post or reader is not called at all. A macro call costs
-    several microseconds; a thread page has ten fillers for each of its twenty posts.
+    `when`: a Python check, so that a filler which would render nothing for this post, page
+    or reader is left out. Macro slots call it with the macro's arguments (a macro call costs
+    several microseconds; a thread page has ten fillers for each of its twenty posts); page
+    slots with the page's template context, `page["thread"]`, `page["current_user"]` (an
+    include copies that whole context: a dozen cost a visitor's thread page a tenth of its CPU).
     """
     if slot not in SLOTS:
         raise ValueError(f"no page slot {slot!r}; the slots are: {', '.join(SLOTS)}")
@@ -107,14 +113,20 @@ def load(page: str, **objects: Any) -> dict[str, Any]:
     return {name: loader(**objects) for name, loader in _extensions(current_app).loaders.get(page, [])}
 
 
-def slot_templates(slot: str) -> list[str]:
-    """The templates that fill `slot`, in order (a Jinja global: `{% include %}` each)."""
-    return [filler.template for filler in _extensions(current_app).slots.get(slot, [])]
+@pass_context
+def slot_templates(page: Any, slot: str) -> list[str]:
+    """The templates that fill `slot`, in order, without those whose `when(page)` says no (a
+    Jinja global: `{% include %}` each)."""
+    return _slot_templates(current_app._get_current_object(), page, slot)  # type: ignore[attr-defined]
 
 
-def _macro_fillers(slot: str) -> list[tuple[Any, Callable[..., bool] | None]]:
+def _slot_templates(app: Flask, page: Any, slot: str) -> list[str]:
+    fillers = _extensions(app).slots.get(slot, [])
+    return [filler.template for filler in fillers if filler.when is None or filler.when(page)]
+
+
+def _macro_fillers(app: Flask, slot: str) -> list[tuple[Any, Callable[..., bool] | None]]:
     """(macro, when) for each filler of `slot`, imported once like `{% import %}`."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     extensions = _extensions(app)
     macros = extensions.macros.get(slot)
     if macros is None or app.jinja_env.auto_reload:
@@ -131,23 +143,46 @@ def for_members(post: Any, features: Any, viewer: Any) -> bool:
     return bool(viewer.is_member)
 
 
+def for_members_page(page: Any) -> bool:
+    """`when` of page fillers that only members see (watch menus, mark read, wiki promotion)."""
+    return bool(page["current_user"].is_authenticated)
+
+
 def slot_macros(slot: str) -> list[Any]:
     """The macros that fill `slot`, in order (a Jinja global), for templates that call them."""
-    return [macro for macro, _when in _macro_fillers(slot)]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return [macro for macro, _when in _macro_fillers(app, slot)]
 
 
-def render_slot(slot: str, *args: Any) -> Markup:
-    """Every filler of a macro slot called with `args`, skipping those whose `when` says no."""
-    parts = [macro(*args) for macro, when in _macro_fillers(slot) if when is None or when(*args)]
+def _render_slot(app: Flask, slot: str, args: tuple[Any, ...]) -> Markup:
+    parts = [macro(*args) for macro, when in _macro_fillers(app, slot) if when is None or when(*args)]
     return Markup("".join(parts)) if parts else _NOTHING
 
 
 _NOTHING = Markup("")
 
 
+def render_slot(slot: str, *args: Any) -> Markup:
+    """Every filler of a macro slot called with `args`, skipping those whose `when` says no."""
+    return _render_slot(current_app._get_current_object(), slot, args)  # type: ignore[attr-defined]
+
+
+def render_slots(slots: tuple[str, ...], *args: Any) -> list[Markup]:
+    """render_slot for each of `slots` with the same `args`, in one call from a template: the
+    post partial fills four slots for each post of a thread page, and a call from a template
+    costs a few microseconds on its own."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return [_render_slot(app, slot, args) for slot in slots]
+
+
 def init_app(app: Flask) -> None:
-    """The Jinja globals the pages' templates call."""
+    """The Jinja globals the pages' templates call; the macro slots' helpers are bound to `app`,
+    so that the eighty slots of a thread page (two per row of a board page) do not each look it
+    up through current_app."""
     _extensions(app)
     app.jinja_env.globals.update(
-        slot_templates=slot_templates, slot_macros=slot_macros, render_slot=render_slot
+        slot_templates=pass_context(lambda page, slot: _slot_templates(app, page, slot)),
+        slot_macros=lambda slot: [macro for macro, _when in _macro_fillers(app, slot)],
+        render_slot=lambda slot, *args: _render_slot(app, slot, args),
+        render_slots=lambda slots, *args: [_render_slot(app, slot, args) for slot in slots],
     )

@@ -18,7 +18,13 @@ def init_app(app: Flask) -> None:
     register_board_kind(
         app, BoardKind("announcements", "Announcements (only moderators start threads)", order=40)
     )
-    pages.fill_slot(app, "thread.header", "boards/_locked_notice.html", order=50)
+    pages.fill_slot(
+        app,
+        "thread.header",
+        "boards/_locked_notice.html",
+        order=50,
+        when=lambda page: page["thread"].is_locked,
+    )
     pages.fill_slot(
         app,
         "post.actions",

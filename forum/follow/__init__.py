@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     init_views(app)
     pages.add_loader(app, "thread", "follow", thread_state)
     pages.fill_slot(app, "thread.head", "follow/_thread_head.html")
-    pages.fill_slot(app, "board.filters", "follow/_board_read.html", order=60)
+    pages.fill_slot(app, "board.filters", "follow/_board_read.html", order=60, when=pages.for_members_page)
     pages.fill_slot(
         app,
         "post.actions",

@@ -4,6 +4,7 @@ link previews, robots.txt, the sitemap, and compressed responses (issue 16)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
@@ -29,8 +30,14 @@ def avatar_url(user: object) -> str:
     picture = getattr(user, "avatar_sha256", None)
     if picture:
         return f"/avatars/{picture}.webp"
-    username = user.username  # type: ignore[attr-defined]
-    return f"/u/{username}/avatar.svg?i={quote(initials(user.name))}"  # type: ignore[attr-defined]
+    return _generated_avatar_url(user.username, user.name)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4096)
+def _generated_avatar_url(username: str, name: str) -> str:
+    """Cached: a thread page asks for each post's author, the same few people (a regex and a
+    quote each time)."""
+    return f"/u/{username}/avatar.svg?i={quote(initials(name))}"
 
 
 def excerpt(html_or_text: str | Markup | None, length: int = DESCRIPTION_LENGTH) -> str:

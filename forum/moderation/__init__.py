@@ -56,7 +56,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(can_flag=can_flag, review_pending_count=open_queue_count)
     from forum import pages
 
-    pages.fill_slot(app, "thread.header", "moderation/_thread_tools.html", order=90)
+    pages.fill_slot(  # a duplicate's notice; the rest (tools, sanctions) is for members
+        app,
+        "thread.header",
+        "moderation/_thread_tools.html",
+        order=90,
+        when=lambda page: bool(page["thread"].duplicate_of_id) or pages.for_members_page(page),
+    )
     pages.fill_slot(
         app,
         "post.actions",

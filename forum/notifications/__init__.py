@@ -12,6 +12,6 @@ def init_app(app: Flask) -> None:
 
     init_views(app)
     pages.fill_slot(app, "thread.head", "notifications/_thread_feed.html")
-    pages.fill_slot(app, "thread.meta", "notifications/_thread_watch.html")
+    pages.fill_slot(app, "thread.meta", "notifications/_thread_watch.html", when=pages.for_members_page)
     pages.fill_slot(app, "board.head", "notifications/_board_feed.html")
-    pages.fill_slot(app, "board.header", "notifications/_board_watch.html")
+    pages.fill_slot(app, "board.header", "notifications/_board_watch.html", when=pages.for_members_page)

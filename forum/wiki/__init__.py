@@ -14,4 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(cli_bp)
     pages.fill_slot(app, "thread.before_posts", "wiki/_thread_notice.html")
-    pages.fill_slot(app, "thread.after_posts", "wiki/_thread_promote.html")
+    pages.fill_slot(app, "thread.after_posts", "wiki/_thread_promote.html", when=pages.for_members_page)
