@@ -113,13 +113,6 @@ def load(page: str, **objects: Any) -> dict[str, Any]:
     return {name: loader(**objects) for name, loader in _extensions(current_app).loaders.get(page, [])}
 
 
-@pass_context
-def slot_templates(page: Any, slot: str) -> list[str]:
-    """The templates that fill `slot`, in order, without those whose `when(page)` says no (a
-    Jinja global: `{% include %}` each)."""
-    return _slot_templates(current_app._get_current_object(), page, slot)  # type: ignore[attr-defined]
-
-
 def _slot_templates(app: Flask, page: Any, slot: str) -> list[str]:
     fillers = _extensions(app).slots.get(slot, [])
     return [filler.template for filler in fillers if filler.when is None or filler.when(page)]
@@ -148,12 +141,6 @@ def for_members_page(page: Any) -> bool:
     return bool(page["current_user"].is_authenticated)
 
 
-def slot_macros(slot: str) -> list[Any]:
-    """The macros that fill `slot`, in order (a Jinja global), for templates that call them."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return [macro for macro, _when in _macro_fillers(app, slot)]
-
-
 def _render_slot(app: Flask, slot: str, args: tuple[Any, ...]) -> Markup:
     parts = [macro(*args) for macro, when in _macro_fillers(app, slot) if when is None or when(*args)]
     return Markup("".join(parts)) if parts else _NOTHING
@@ -162,24 +149,16 @@ def _render_slot(app: Flask, slot: str, args: tuple[Any, ...]) -> Markup:
 _NOTHING = Markup("")
 
 
-def render_slot(slot: str, *args: Any) -> Markup:
-    """Every filler of a macro slot called with `args`, skipping those whose `when` says no."""
-    return _render_slot(current_app._get_current_object(), slot, args)  # type: ignore[attr-defined]
-
-
-def render_slots(slots: tuple[str, ...], *args: Any) -> list[Markup]:
-    """render_slot for each of `slots` with the same `args`, in one call from a template: the
-    post partial fills four slots for each post of a thread page, and a call from a template
-    costs a few microseconds on its own."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return [_render_slot(app, slot, args) for slot in slots]
-
-
 def init_app(app: Flask) -> None:
     """The Jinja globals the pages' templates call; the macro slots' helpers are bound to `app`,
     so that the eighty slots of a thread page (two per row of a board page) do not each look it
     up through current_app."""
     _extensions(app)
+    # slot_templates(slot): the templates that fill `slot`, in order, without those whose
+    # `when(page)` says no ({% include %} each); slot_macros(slot): the macros that fill it;
+    # render_slot(slot, *args): each filler of a macro slot called with `args`, skipping those
+    # whose `when` says no; render_slots(slots, *args): that for several slots in one call (the
+    # post partial fills four for each post; a call from a template costs a few microseconds).
     app.jinja_env.globals.update(
         slot_templates=pass_context(lambda page, slot: _slot_templates(app, page, slot)),
         slot_macros=lambda slot: [macro for macro, _when in _macro_fillers(app, slot)],
