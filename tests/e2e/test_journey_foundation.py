@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browsing import log_in
 from tests.factories import make_board, make_thread, make_user
@@ -18,13 +19,13 @@ def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_pro
     helper = make_user("helpful_hanna")
 
     page.goto(live_server + "/")
-    assert page.get_by_role("link", name="Broadband").is_visible()
+    expect(page.get_by_role("link", name="Broadband")).to_be_visible()
     page.get_by_role("link", name="Register").click()
     page.get_by_label("Username").fill("new_customer")
     page.get_by_label("Email").fill("new@example.org")
     page.get_by_label("Password").fill("a long enough passphrase")
     page.get_by_role("button", name="Register").click()
-    assert page.get_by_text("Welcome to the forum, new_customer!").is_visible()
+    expect(page.get_by_text("Welcome to the forum, new_customer!")).to_be_visible()
 
     page.get_by_role("link", name="Broadband").first.click()
     page.get_by_role("link", name="Start a thread").click()
@@ -57,13 +58,13 @@ def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_pro
     page.locator(".post").first.get_by_role("link", name="Edit").click()
     page.get_by_label("Text").fill("I was charged twice in October (edited).")
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("(edited)").is_visible()
-    assert page.locator(".post").first.locator(".edited").is_visible()
+    expect(page.locator(".post").first.get_by_text("I was charged twice in October (edited).")).to_be_visible()
+    expect(page.locator(".post").first.locator(".edited")).to_be_visible()
     page_problems.accept_next_confirm()
     page.locator(".post").first.get_by_role("button", name="Delete").click()
-    assert page.get_by_text("Deleted by its author").is_visible()
+    expect(page.get_by_text("Deleted by its author")).to_be_visible()
 
     # Log out from the account menu in the header (a POST form).
     page.locator("summary[aria-label^='Menu for']").click()
     page.get_by_role("button", name="Log out").click()
-    assert page.get_by_role("link", name="Log in").is_visible()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from forum.extensions import db
 from forum.ideas.models import Idea
@@ -66,7 +67,7 @@ def test_idea_vote_updates_count_and_budget_in_place(live_server, chromium):
     page.get_by_role("button", name="Vote for Dark mode for the app").click()
     page.get_by_role("button", name="Take back your vote for Dark mode for the app").wait_for()
     assert page.locator(".idea-vote-count").first.inner_text() == "1 vote"
-    assert page.get_by_text("You have 9 of 10 votes left.").is_visible()
+    expect(page.get_by_text("You have 9 of 10 votes left.")).to_be_visible()
     assert page.evaluate("window.stillHere") is True
     db.session.expire_all()
     assert db.session.get(Idea, thread.id).vote_count == 1

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browsing import logged_in_page
 from tests.e2e.test_page_checks import AXE, AXE_TAGS, RUN_AXE
@@ -75,7 +76,7 @@ def test_without_javascript_the_chosen_image_is_added_on_preview_and_posted(live
         rf"The hub shows this since this morning:\n\n!\[Hub with a red power light\]\({UPLOAD_MARKDOWN}\.png\)",
         text.replace("\r\n", "\n"),
     ), text
-    assert page.get_by_role("status").filter(has_text="Added to the text: hub lights.png.").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Added to the text: hub lights.png.")).to_be_visible()
     preview = page.locator(".preview img[alt='Hub with a red power light']")
     assert preview.count() == 1
     assert _loaded_widths(page, ".preview img") == [640]  # the thumbnail, 640 wide
