@@ -58,7 +58,9 @@ def test_register_ask_reply_edit_and_delete(live_server, page, browser, page_pro
     page.locator(".post").first.get_by_role("link", name="Edit").click()
     page.get_by_label("Text").fill("I was charged twice in October (edited).")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator(".post").first.get_by_text("I was charged twice in October (edited).")).to_be_visible()
+    expect(
+        page.locator(".post").first.get_by_text("I was charged twice in October (edited).")
+    ).to_be_visible()
     expect(page.locator(".post").first.locator(".edited")).to_be_visible()
     page_problems.accept_next_confirm()
     page.locator(".post").first.get_by_role("button", name="Delete").click()
