@@ -7,14 +7,14 @@ from collections.abc import KeysView, MutableMapping
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask.templating import Environment
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from forum.boards import permissions
-from forum.db import MAX_ID, utcnow
+from forum.db import utcnow
 from forum.markup import stored_html
+from forum.web import page_csrf_token, url_for_id
 
 
 class TemplateGlobals(ChainMap):  # type: ignore[type-arg]
@@ -83,30 +83,6 @@ def time_tag(moment: datetime | None) -> Markup:
     return Markup(
         f'<time datetime="{iso[:19]}Z" title="{iso[:10]} {iso[11:16]} UTC">{relative_time(moment)}</time>'
     )
-
-
-def page_csrf_token() -> str:
-    """Flask-WTF's token, looked up once per request: a thread page asks in every post's forms."""
-    token = g.get("page_csrf_token")
-    if token is None:
-        token = g.page_csrf_token = generate_csrf()
-    return token
-
-
-def url_for_id(endpoint: str, **values: int) -> str:
-    """url_for(endpoint, post_id=...) for a route that takes one database id, like each post's links.
-
-    A thread page builds the same few links for each of its posts, and url_for costs some 24 µs a
-    call (54 calls, a sixth of a member's thread page): so the route is built once per request,
-    with MAX_ID for the id, and the real id is put in its place.
-    """
-    ((name, value),) = values.items()
-    patterns = g.setdefault("id_url_patterns", {})
-    pattern = patterns.get((endpoint, name))
-    if pattern is None:
-        before, _, after = url_for(endpoint, **{name: MAX_ID}).rpartition(str(MAX_ID))
-        pattern = patterns[endpoint, name] = (before, after)
-    return f"{pattern[0]}{int(value)}{pattern[1]}"
 
 
 def page_url_for(endpoint: str, **values: Any) -> str:

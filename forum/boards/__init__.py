@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The pages, the `boards` and `posts` commands, the plain board kinds and boards' own slots."""
     from forum import pages
+    from forum.boards import footer
     from forum.boards.cli import boards_cli, posts_cli
     from forum.boards.kinds import BoardKind, register_board_kind
     from forum.boards.views import bp
@@ -28,8 +29,7 @@ def init_app(app: Flask) -> None:
     pages.fill_slot(
         app,
         "post.actions",
-        "boards/_post_actions.html",
-        macro="post_actions",
-        order=50,
+        render=footer.post_actions,
         when=pages.for_members,
+        order=50,
     )

@@ -58,8 +58,13 @@ def list_boards() -> list[Board]:
     )
 
 
+@cache
+def _board_statement() -> Select[tuple[Board]]:
+    return select(Board).where(Board.slug == bindparam("slug"))
+
+
 def get_board(slug: str) -> Board:
-    board = db.session.scalar(select(Board).where(Board.slug == slug))
+    board = db.session.scalar(_board_statement(), {"slug": slug})
     if board is None:
         raise NotFound(f"There is no board at /b/{slug}.")
     return board
@@ -467,19 +472,24 @@ def get_post(post_id: int, *, viewer: object) -> Post:
     return post
 
 
+@cache
+def _board_threads_statement(for_member: bool) -> Select[tuple[Thread]]:
+    names = LOAD_WITH_LISTED_THREAD_FOR_MEMBER if for_member else ()
+    return (
+        select(Thread)
+        .options(joinedload(Thread.author), joinedload(Thread.last_poster), *_undefer(Thread, names))
+        .where(Thread.board_id == bindparam("board_id"), thread_is_visible())
+        .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
 def board_threads(board: Board, page: int, per_page: int, *, viewer: object = None) -> list[Thread]:
     """One page of a board: pinned first, then by latest activity (with a member's reading state)."""
-    return list(
-        db.session.scalars(
-            select(Thread)
-            .options(*list_statement_options(viewer))
-            .where(Thread.board_id == board.id, thread_is_visible())
-            .order_by(Thread.is_pinned.desc(), Thread.last_post_at.desc(), Thread.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page),
-            _viewer_params(viewer),
-        )
-    )
+    params = _viewer_params(viewer)
+    values = {"board_id": board.id, "offset": (page - 1) * per_page, "limit": per_page, **params}
+    return list(db.session.scalars(_board_threads_statement(bool(params)), values))
 
 
 def thread_posts(thread: Thread, page: int, per_page: int, *, viewer: object = None,

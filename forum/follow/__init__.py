@@ -10,6 +10,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Blueprint, the post-created receiver, Jinja helpers (forum.follow.views) and page slots."""
     from forum import pages
+    from forum.follow import footer
     from forum.follow.views import init_app as init_views
 
     init_views(app)
@@ -19,10 +20,9 @@ def init_app(app: Flask) -> None:
     pages.fill_slot(
         app,
         "post.actions",
-        "follow/_post_actions.html",
-        macro="post_actions",
-        order=95,
+        render=footer.post_actions,
         when=pages.for_members,
+        order=95,
     )
 
 

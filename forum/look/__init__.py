@@ -10,8 +10,8 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app, request
 from markupsafe import Markup
 
+from forum.icons import icon
 from forum.look.avatars import initials
-from forum.look.icons import icon
 
 DESCRIPTION_LENGTH = 155
 STATIC_COMPRESS_MAX = (

@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(can_flag=can_flag, review_pending_count=open_queue_count)
     from forum import pages
+    from forum.moderation import footer
 
     pages.fill_slot(  # a duplicate's notice; the rest (tools, sanctions) is for members
         app,
@@ -66,8 +67,7 @@ def init_app(app: Flask) -> None:
     pages.fill_slot(
         app,
         "post.actions",
-        "moderation/_post_tools.html",
-        macro="post_tools",
-        order=90,
+        render=footer.post_tools,
         when=pages.for_members,
+        order=90,
     )

@@ -6,9 +6,10 @@ A thread's own watch wins over its board's; a member who never chose a level is 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from forum.auth.models import User
 from forum.boards import permissions
@@ -23,10 +24,17 @@ def watch_level(user: Any, target_type: str, target_id: int) -> str | None:
     """The level the member chose for this target, or None (never chosen)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return db.session.scalar(
-        select(Watch.level).where(
-            Watch.user_id == user.id, Watch.target_type == target_type, Watch.target_id == target_id
-        )
+    values = {"user_id": user.id, "target_type": target_type, "target_id": target_id}
+    return db.session.scalar(_watch_level_statement(), values)
+
+
+@cache
+def _watch_level_statement() -> Select[tuple[str]]:
+    """Built once per process: a member's board page asks for it on every visit."""
+    return select(Watch.level).where(
+        Watch.user_id == bindparam("user_id"),
+        Watch.target_type == bindparam("target_type"),
+        Watch.target_id == bindparam("target_id"),
     )
 
 

@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     """Pages, the `qa` commands, the questions board kind, the thread page's Q&A parts, receivers."""
     from forum import pages
     from forum.boards.kinds import BoardKind, register_board_kind
-    from forum.qa import receivers
+    from forum.qa import footer, receivers
     from forum.qa.cli import bp as cli_bp
     from forum.qa.views import bp, filtered_board, register_templating, thread_state
 
@@ -40,9 +40,7 @@ def init_app(app: Flask) -> None:
         when=_has_reputation,
     )
     pages.fill_slot(app, "post.header", "qa/_post_header.html", macro="post_header", when=_is_the_solution)
-    pages.fill_slot(
-        app, "post.actions", "qa/_post_actions.html", macro="post_actions", order=10, when=_has_actions
-    )
+    pages.fill_slot(app, "post.actions", render=footer.post_actions, order=10, when=_has_actions)
 
 
 def _has_actions(post: Any, features: Any, viewer: Any) -> bool:
